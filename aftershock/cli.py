@@ -1,0 +1,212 @@
+"""The `aftershock` command line."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from aftershock.sandbox import lifecycle
+from aftershock.sandbox import status as sandbox_status
+from aftershock.sandbox.endpoints import describe
+from aftershock.sandbox.errors import ComponentFailed, SandboxError
+from aftershock.sandbox.topology import DEFAULT_NAME, DEFAULT_STATE_ROOT, Topology
+from aftershock.targets import local
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+sandbox_app = typer.Typer(
+    no_args_is_help=True, help="The local two-region sandbox (real daemons in namespaces)."
+)
+app.add_typer(sandbox_app, name="sandbox")
+
+NameOption = Annotated[
+    str, typer.Option("--name", "-n", envvar="AFTERSHOCK_SANDBOX", help="Sandbox name (1-8 chars).")
+]
+StateRootOption = Annotated[
+    Path,
+    typer.Option(
+        "--state-root", envvar="AFTERSHOCK_STATE_ROOT", help="Where sandboxes keep their state."
+    ),
+]
+
+
+def _out() -> Console:
+    # Piped output (CI logs, `| less`) gets a table wide enough not to wrap.
+    console = Console(highlight=False)
+    return console if console.is_terminal else Console(highlight=False, width=120)
+
+
+def _err() -> Console:
+    # soft_wrap: an error stays one line, however narrow the terminal.
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+@contextmanager
+def _operator_errors() -> Iterator[None]:
+    """Turn expected failures into one clear line (plus a log tail) and exit 1."""
+    try:
+        yield
+    except ComponentFailed as exc:
+        _err().print(f"[bold red]error:[/] {exc}")
+        if exc.log_tail:
+            _err().print(f"[dim]--- log tail ---\n{exc.log_tail}[/]", markup=True)
+        raise typer.Exit(1) from None
+    except (SandboxError, ValueError) as exc:
+        _err().print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        _err().print("[bold yellow]interrupted:[/] everything started was torn down")
+        raise typer.Exit(130) from None
+
+
+def _topology(name: str, state_root: Path) -> Topology:
+    return Topology(name, state_root)
+
+
+def _progress() -> Callable[[str, str], None]:
+    console = _out()
+    began = time.monotonic()
+
+    def report(component: str, message: str) -> None:
+        console.print(f"[dim]{time.monotonic() - began:6.1f}s[/] [bold]{component}[/] {message}")
+
+    return report
+
+
+@sandbox_app.command()
+def up(
+    name: NameOption = DEFAULT_NAME,
+    state_root: StateRootOption = DEFAULT_STATE_ROOT,
+    replication: Annotated[
+        str, typer.Option(help="PostgreSQL replication: sync (synchronous_mode) or async.")
+    ] = "sync",
+) -> None:
+    """Boot the sandbox: etcd, Patroni/PostgreSQL, Redis, HAProxy in namespaces."""
+    with _operator_errors():
+        if replication not in ("sync", "async"):
+            raise SandboxError(f"--replication must be sync or async, not {replication!r}")
+        topology = _topology(name, state_root)
+        info = lifecycle.up(topology, replication, report=_progress())
+        _out().print(f"[green]sandbox {name} is up[/] ({info['boot_seconds']:.1f} s)")
+
+
+@sandbox_app.command()
+def down(
+    name: NameOption = DEFAULT_NAME,
+    state_root: StateRootOption = DEFAULT_STATE_ROOT,
+    keep_state: Annotated[bool, typer.Option(help="Keep logs and data on disk.")] = False,
+) -> None:
+    """Stop every daemon and remove the namespaces (and the state unless --keep-state)."""
+    with _operator_errors():
+        removed = lifecycle.down(_topology(name, state_root), keep_state, report=_progress())
+        _out().print(f"sandbox {name} is down" + ("" if removed else " (nothing was running)"))
+
+
+@sandbox_app.command()
+def reap(
+    state_root: StateRootOption = DEFAULT_STATE_ROOT,
+    name: Annotated[
+        str | None, typer.Option("--name", "-n", help="Reap only this sandbox.")
+    ] = None,
+) -> None:
+    """Remove what killed runs left behind: processes, namespaces, links, state."""
+    with _operator_errors():
+        names = [name] if name else lifecycle.known_sandboxes(state_root)
+        if not names:
+            _out().print("nothing to reap")
+        for each in names:
+            removed = lifecycle.reap(_topology(each, state_root))
+            _out().print(f"reaped {each}: {', '.join(removed) or 'nothing left'}")
+
+
+@sandbox_app.command()
+def heal(name: NameOption = DEFAULT_NAME, state_root: StateRootOption = DEFAULT_STATE_ROOT) -> None:
+    """Undo every fault recorded in the sandbox's fault ledger."""
+    with _operator_errors():
+        topology = _require_state(name, state_root)
+        undone = local.heal_all(topology)
+        for item in undone:
+            _out().print(f"healed: {json.dumps(item)}")
+        _out().print(f"{len(undone)} fault(s) healed" if undone else "no fault to heal")
+
+
+@sandbox_app.command()
+def status(
+    name: NameOption = DEFAULT_NAME,
+    state_root: StateRootOption = DEFAULT_STATE_ROOT,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Each component's region, address, role, health and replication lag."""
+    with _operator_errors():
+        topology = _require_state(name, state_root)
+        rows = sandbox_status.collect(topology, lifecycle.load_credentials(topology))
+        if as_json:
+            print(json.dumps(sandbox_status.as_dicts(rows), indent=2))
+            return
+        table = Table(title=f"sandbox {name}")
+        for column in ("component", "region", "address", "role", "health", "lag"):
+            table.add_column(column)
+        for row in rows:
+            colour = "green" if row.health in ("healthy", "running", "UP", "not leader") else "red"
+            table.add_row(
+                row.component, row.region, row.address, row.role,
+                f"[{colour}]{row.health}[/]", row.lag,
+            )  # fmt: skip
+        _out().print(table)
+
+
+@sandbox_app.command()
+def env(
+    name: NameOption = DEFAULT_NAME,
+    state_root: StateRootOption = DEFAULT_STATE_ROOT,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of exports.")] = False,
+) -> None:
+    """Endpoints as shell exports (eval "$(aftershock sandbox env)") or JSON. No secrets."""
+    with _operator_errors():
+        info = describe(_require_state(name, state_root))
+        if as_json:
+            print(json.dumps(info, indent=2))
+            return
+        write = info["postgres"]["write"]
+        exports = {
+            "AFTERSHOCK_SANDBOX": name,
+            "PGHOST": write["host"],
+            "PGPORT": str(write["port"]),
+            "PGUSER": write["user"],
+            "PGDATABASE": write["dbname"],
+            "PGPASSFILE": info["pgpassfile"],
+            "AFTERSHOCK_CREDENTIALS": info["credentials_file"],
+            "AFTERSHOCK_REDIS_TAIWAN": f"{info['redis']['taiwan']['host']}:6379",
+            "AFTERSHOCK_REDIS_TOKYO": f"{info['redis']['tokyo']['host']}:6379",
+            "AFTERSHOCK_HAPROXY_STATS": info["haproxy_stats"],
+        }
+        for key, value in exports.items():
+            print(f"export {key}={shlex.quote(value)}")
+
+
+def _require_state(name: str, state_root: Path) -> Topology:
+    topology = _topology(name, state_root)
+    if not (topology.state_dir / "sandbox.json").exists():
+        raise SandboxError(
+            f"sandbox {name} is not up (no {topology.state_dir}/sandbox.json): "
+            f"run `aftershock sandbox up --name {name}`"
+        )
+    return topology
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="aftershock")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

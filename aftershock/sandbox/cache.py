@@ -1,0 +1,71 @@
+"""Redis: one per region (catalog cache and carts), password-protected."""
+
+from __future__ import annotations
+
+import redis
+
+from aftershock.sandbox.credentials import Credentials, private_dir, write_private
+from aftershock.sandbox.processes import DaemonSpec
+from aftershock.sandbox.topology import REDIS_PORT, REGIONS, Topology
+
+REDIS_USER = "redis"
+
+
+def config_text(topology: Topology, region: str, creds: Credentials) -> str:
+    """redis.conf for the region: bound to its address only, no persistence."""
+    data_dir = topology.site_dir(region) / "redis"
+    return "\n".join(
+        [
+            f"bind {topology.address(region)}",
+            f"port {REDIS_PORT}",
+            "protected-mode yes",
+            f"requirepass {creds.redis}",
+            "daemonize no",
+            'logfile ""',
+            f"dir {data_dir}",
+            # A cache and carts: losing them on restart is the realistic failure.
+            'save ""',
+            "appendonly no",
+            "maxmemory 256mb",
+            "maxmemory-policy noeviction",
+            "",
+        ]
+    )
+
+
+def spec(topology: Topology, region: str, creds: Credentials) -> DaemonSpec:
+    """Write the region's redis.conf (readable only by redis) and describe its daemon."""
+    if region not in REGIONS:
+        raise ValueError(f"Redis runs only in {REGIONS}, not in {region!r}")
+    private_dir(topology.site_dir(region) / "redis", owner=REDIS_USER)
+    conf = topology.site_dir(region) / "redis.conf"
+    write_private(conf, config_text(topology, region, creds), owner=REDIS_USER)
+    return DaemonSpec(
+        name=f"redis-{region}",
+        netns=topology.netns(region),
+        user=REDIS_USER,
+        log=topology.log_path(f"redis-{region}"),
+        argv=["redis-server", str(conf)],
+    )
+
+
+def client(
+    topology: Topology, region: str, creds: Credentials, timeout: float = 1.0
+) -> redis.Redis:
+    """A client for the region's Redis over the client path (the region's address)."""
+    return redis.Redis(
+        host=topology.address(region),
+        port=REDIS_PORT,
+        password=creds.redis,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+    )
+
+
+def healthy(topology: Topology, region: str, creds: Credentials) -> bool:
+    """True when the region's Redis answers an authenticated PING."""
+    try:
+        with client(topology, region, creds) as conn:
+            return bool(conn.ping())
+    except redis.RedisError:
+        return False

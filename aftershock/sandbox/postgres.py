@@ -1,0 +1,170 @@
+"""PostgreSQL 15 under Patroni: leader in taiwan, replica in tokyo.
+
+Failover timing (dynamic configuration, written to the DCS at bootstrap):
+
+- ``ttl = 7``: the leader lease. A leader that vanishes (crash, blackhole)
+  is replaced once its lease expires, so failover takes about ``ttl`` seconds
+  plus a promotion and one edge health check. Production uses 30; 7 keeps
+  game days and CI short (measured: ~9 s from blackhole to first write).
+- ``loop_wait = 1``: every node re-evaluates the cluster every second.
+- ``retry_timeout = 3``: a leader that cannot reach etcd or PostgreSQL for
+  this long demotes itself. Patroni's safety rule ``loop_wait + 2 *
+  retry_timeout <= ttl`` (1 + 6 <= 7) guarantees that an isolated leader has
+  stopped accepting writes before anyone else can take the lease, so a
+  partition never yields two writable leaders.
+
+Patroni 3.2+ refuses a ttl below 20 s; the sandbox runs Debian bookworm's
+Patroni (3.0.2) whose floor is the rule above, which is why it is used here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from aftershock.sandbox.credentials import Credentials, private_dir, write_private
+from aftershock.sandbox.http import get
+from aftershock.sandbox.processes import DaemonSpec
+from aftershock.sandbox.topology import (
+    PATRONI_PORT,
+    PG_PORT,
+    REGIONS,
+    SITES,
+    Topology,
+)
+
+PG_USER = "postgres"
+PG_BIN_DIR = Path("/usr/lib/postgresql/15/bin")
+PATRONI_BIN = Path("/usr/bin/patroni")
+
+TTL = 7
+LOOP_WAIT = 1
+RETRY_TIMEOUT = 3
+PRIMARY_START_TIMEOUT = 10
+
+REPLICATION_MODES = ("sync", "async")
+
+
+def patroni_home(topology: Topology, site: str) -> Path:
+    """The node's private directory (postgres, 0700): config, pgpass, data, socket."""
+    return topology.site_dir(site) / "patroni"
+
+
+def config(topology: Topology, site: str, creds: Credentials, replication: str) -> dict[str, Any]:
+    """Patroni's configuration for the node in `site`."""
+    if replication not in REPLICATION_MODES:
+        raise ValueError(f"replication must be one of {REPLICATION_MODES}, not {replication!r}")
+    home = patroni_home(topology, site)
+    addr = topology.address(site)
+    subnet = topology.subnet
+    hba = [
+        "local all all scram-sha-256",
+        f"host all all {subnet} scram-sha-256",
+        f"host replication replicator {subnet} scram-sha-256",
+    ]
+    return {
+        "scope": topology.scope,
+        "namespace": "/aftershock/",
+        "name": site,
+        "log": {"level": "INFO", "format": "%(asctime)s %(levelname)s: %(message)s"},
+        "restapi": {
+            "listen": f"{addr}:{PATRONI_PORT}",
+            "connect_address": f"{addr}:{PATRONI_PORT}",
+            # Unsafe endpoints (switchover, restart, reload) need the password;
+            # the read-only role checks HAProxy uses do not.
+            "authentication": {"username": "patroni", "password": creds.patroni_api},
+        },
+        "etcd3": {"hosts": [f"{topology.address(s)}:2379" for s in SITES]},
+        "bootstrap": {
+            "dcs": {
+                "ttl": TTL,
+                "loop_wait": LOOP_WAIT,
+                "retry_timeout": RETRY_TIMEOUT,
+                "primary_start_timeout": PRIMARY_START_TIMEOUT,
+                "maximum_lag_on_failover": 1048576,
+                "synchronous_mode": replication == "sync",
+                "postgresql": {
+                    "use_pg_rewind": True,
+                    "use_slots": True,
+                    "parameters": {
+                        "wal_level": "replica",
+                        "hot_standby": "on",
+                        "wal_log_hints": "on",
+                        "max_connections": 200,
+                        "max_wal_senders": 10,
+                        "max_replication_slots": 10,
+                        "wal_keep_size": "256MB",
+                        "password_encryption": "scram-sha-256",
+                        "shared_buffers": "64MB",
+                    },
+                },
+            },
+            "initdb": [
+                {"encoding": "UTF8"},
+                {"locale": "C.UTF-8"},
+                "data-checksums",
+                {"auth-host": "scram-sha-256"},
+                {"auth-local": "scram-sha-256"},
+            ],
+        },
+        "postgresql": {
+            "listen": f"{addr}:{PG_PORT}",
+            "connect_address": f"{addr}:{PG_PORT}",
+            "data_dir": str(home / "pgdata"),
+            "bin_dir": str(PG_BIN_DIR),
+            "pgpass": str(home / "pgpass"),
+            "authentication": {
+                "superuser": {"username": "postgres", "password": creds.postgres},
+                "replication": {"username": "replicator", "password": creds.replication},
+            },
+            "parameters": {
+                # Outside the data directory: pg_basebackup would copy a socket
+                # lock file from inside it and the replica would refuse to start.
+                "unix_socket_directories": str(home / "run"),
+            },
+            "pg_hba": hba,
+        },
+        "tags": {"nofailover": False, "noloadbalance": False, "clonefrom": False},
+    }
+
+
+def spec(topology: Topology, site: str, creds: Credentials, replication: str) -> DaemonSpec:
+    """Write the node's config (readable only by postgres) and describe its daemon."""
+    if site not in REGIONS:
+        raise ValueError(f"PostgreSQL runs only in {REGIONS}, not in {site!r}")
+    topology.site_dir(site).mkdir(parents=True, exist_ok=True)
+    home = private_dir(patroni_home(topology, site), owner=PG_USER)
+    private_dir(home / "run", owner=PG_USER)
+    cfg_path = home / "patroni.yml"
+    cfg = config(topology, site, creds, replication)
+    write_private(cfg_path, yaml.safe_dump(cfg, sort_keys=False), owner=PG_USER)
+    return DaemonSpec(
+        name=f"patroni-{site}",
+        netns=topology.netns(site),
+        user=PG_USER,
+        log=topology.log_path(f"patroni-{site}"),
+        argv=[str(PATRONI_BIN), str(cfg_path)],
+        env={"HOME": str(home)},
+    )
+
+
+def node_state(topology: Topology, site: str) -> dict[str, Any] | None:
+    """Patroni's own view of the node (GET /patroni), or None when unreachable."""
+    answer = get(f"{topology.patroni_url(site)}/patroni")
+    if answer is None or not isinstance(answer[1], dict):
+        return None
+    return answer[1]
+
+
+def role_check(topology: Topology, site: str, check: str) -> bool:
+    """Ask Patroni a role question (`primary`, `replica`, `sync`, `health`): 200 means yes."""
+    answer = get(f"{topology.patroni_url(site)}/{check}")
+    return answer is not None and answer[0] == 200
+
+
+def leader(topology: Topology) -> str | None:
+    """The region whose node answers 200 on /primary, if exactly one does."""
+    leaders = [site for site in REGIONS if role_check(topology, site, "primary")]
+    return leaders[0] if len(leaders) == 1 else None

@@ -1,0 +1,1 @@
+"""Target drivers: how each fault and observation is carried out on one kind of platform."""

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Install everything `make test` and `make gameday` need, on Debian 12 (or an
+# Ubuntu with PostgreSQL 15), as root. Idempotent: a second run installs nothing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  postgresql-15 patroni etcd-server etcd-client haproxy redis-server
+  nftables iproute2 util-linux python3-venv
+)
+
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do installed "$pkg" || missing+=("$pkg"); done
+
+if ((${#missing[@]})); then
+  if [ "$(id -u)" != 0 ]; then
+    echo "error: missing Debian packages: ${missing[*]}; run 'sudo make deps'" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  echo "installing Debian packages: ${missing[*]}"
+  apt-get update -qq
+  # The sandbox runs its own PostgreSQL clusters; Debian would otherwise create
+  # a default 'main' cluster on port 5432 of the host. Turn that off first.
+  installed postgresql-common || apt-get install -y -qq postgresql-common >/dev/null
+  sed -i -E 's/^#?[[:space:]]*create_main_cluster[[:space:]]*=.*/create_main_cluster = false/' \
+    /etc/postgresql-common/createcluster.conf
+  apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# The harness's virtualenv, from Debian's Python so it does not depend on a
+# per-user interpreter.
+if [ ! -x .venv/bin/python ]; then
+  echo "creating .venv"
+  /usr/bin/python3 -m venv .venv
+fi
+.venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'

@@ -1,0 +1,108 @@
+"""Up, down, failed boots and killed CLIs leave a clean machine.
+
+Each test boots its own sandbox (while the shared one may be running: two
+sandboxes coexist), so these are the slow ones.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sandbox_checks import processes_in_unnamed_namespaces, processes_mentioning
+
+from aftershock.sandbox import lifecycle, network
+from aftershock.sandbox.shell import run
+from aftershock.sandbox.topology import Topology
+
+pytestmark = pytest.mark.sandbox
+
+AFTERSHOCK = str(Path(sys.executable).with_name("aftershock"))
+
+
+class BootInterrupted(Exception):
+    """Raised from the progress callback to fail a boot half-way."""
+
+
+def assert_no_trace(topology: Topology) -> None:
+    """Nothing of the sandbox remains, by its own account and by the kernel's."""
+    assert lifecycle.leftovers(topology) == []
+    namespaces = run(["ip", "netns", "list"])
+    assert not [line for line in namespaces.splitlines() if line.startswith(topology.name + "-")]
+    assert topology.bridge not in network.existing_links()
+    assert processes_mentioning(topology.state_dir) == []
+    assert processes_in_unnamed_namespaces() == []
+    assert "aftershock" not in run(["nft", "list", "ruleset"])
+
+
+def test_down_leaves_no_namespace_process_or_rule(fresh_topology: Topology) -> None:
+    lifecycle.up(fresh_topology, "async")
+    assert lifecycle.leftovers(fresh_topology)  # the check can see a sandbox
+    lifecycle.down(fresh_topology)
+    assert_no_trace(fresh_topology)
+
+
+def test_down_is_idempotent(fresh_topology: Topology) -> None:
+    assert lifecycle.down(fresh_topology) == []
+    assert lifecycle.down(fresh_topology) == []
+    assert_no_trace(fresh_topology)
+
+
+def test_a_boot_that_fails_half_way_tears_down_what_it_started(
+    fresh_topology: Topology,
+) -> None:
+    def fail_once_patroni_runs(component: str, message: str) -> None:
+        if component == "patroni-taiwan" and message.startswith("started"):
+            raise BootInterrupted("simulated failure half-way through the boot")
+
+    with pytest.raises(BootInterrupted):
+        lifecycle.up(fresh_topology, "sync", report=fail_once_patroni_runs)
+    assert_no_trace(fresh_topology)
+
+
+def test_sigkilled_cli_during_up_is_cleaned_by_reap(fresh_topology: Topology) -> None:
+    name = fresh_topology.name
+    cli = subprocess.Popen(
+        [AFTERSHOCK, "sandbox", "up", "--name", name],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    registry = fresh_topology.state_dir / "processes.json"
+    deadline = time.monotonic() + 30
+    while "patroni-taiwan" not in _registered(registry):
+        assert cli.poll() is None, "the CLI ended before it was killed"
+        assert time.monotonic() < deadline, "patroni-taiwan never started"
+        time.sleep(0.05)
+    os.kill(cli.pid, signal.SIGKILL)
+    cli.wait()
+    # The kill left a half-booted sandbox behind: the reaper has work to do.
+    assert lifecycle.leftovers(fresh_topology)
+
+    reap = subprocess.run([AFTERSHOCK, "sandbox", "reap"], capture_output=True, text=True)
+    assert reap.returncode == 0, reap.stderr
+    assert f"reaped {name}" in reap.stdout
+    assert_no_trace(fresh_topology)
+
+
+def test_next_up_reaps_what_a_killed_run_left(fresh_topology: Topology) -> None:
+    fresh_topology.state_dir.mkdir(parents=True)
+    network.create(fresh_topology)  # as if a killed `up` got this far
+    lifecycle.up(fresh_topology, "async")
+    try:
+        assert network.owned_namespaces(fresh_topology) == sorted(fresh_topology.namespaces())
+    finally:
+        lifecycle.down(fresh_topology)
+    assert_no_trace(fresh_topology)
+
+
+def _registered(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
