@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -68,6 +69,10 @@ def _operator_errors() -> Iterator[None]:
         raise typer.Exit(130) from None
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def _topology(name: str, state_root: Path) -> Topology:
     return Topology(name, state_root)
 
@@ -95,6 +100,8 @@ def up(
         if replication not in ("sync", "async"):
             raise SandboxError(f"--replication must be sync or async, not {replication!r}")
         topology = _topology(name, state_root)
+        # SIGTERM (a CI timeout, `kill`) must tear down like Ctrl-C does.
+        signal.signal(signal.SIGTERM, _interrupt)
         info = lifecycle.up(topology, replication, report=_progress())
         _out().print(f"[green]sandbox {name} is up[/] ({info['boot_seconds']:.1f} s)")
 
@@ -118,13 +125,22 @@ def reap(
         str | None, typer.Option("--name", "-n", help="Reap only this sandbox.")
     ] = None,
 ) -> None:
-    """Remove what killed runs left behind: processes, namespaces, links, state."""
+    """Remove what killed runs left behind: processes, namespaces, links, state.
+
+    Without --name, sandboxes that booted and still run are left alone.
+    """
     with _operator_errors():
         names = [name] if name else lifecycle.known_sandboxes(state_root)
         if not names:
             _out().print("nothing to reap")
         for each in names:
-            removed = lifecycle.reap(_topology(each, state_root))
+            topology = _topology(each, state_root)
+            if not name and lifecycle.is_in_use(topology):
+                _out().print(
+                    f"skipped {each}: it is up (stop it with `sandbox down --name {each}`)"
+                )
+                continue
+            removed = lifecycle.reap(topology)
             _out().print(f"reaped {each}: {', '.join(removed) or 'nothing left'}")
 
 

@@ -18,6 +18,8 @@ import pytest
 from sandbox_checks import processes_in_unnamed_namespaces, processes_mentioning
 
 from aftershock.sandbox import lifecycle, network
+from aftershock.sandbox.endpoints import writable
+from aftershock.sandbox.errors import SandboxError
 from aftershock.sandbox.shell import run
 from aftershock.sandbox.topology import Topology
 
@@ -41,10 +43,37 @@ def assert_no_trace(topology: Topology) -> None:
     assert "aftershock" not in run(["nft", "list", "ruleset"])
 
 
-def test_down_leaves_no_namespace_process_or_rule(fresh_topology: Topology) -> None:
+def test_two_sandboxes_coexist_and_down_removes_only_its_own(
+    shared_sandbox: Topology, fresh_topology: Topology
+) -> None:
     lifecycle.up(fresh_topology, "async")
+    for topology in (shared_sandbox, fresh_topology):
+        assert writable(topology, lifecycle.load_credentials(topology))
     assert lifecycle.leftovers(fresh_topology)  # the check can see a sandbox
     lifecycle.down(fresh_topology)
+    assert_no_trace(fresh_topology)
+    assert writable(shared_sandbox, lifecycle.load_credentials(shared_sandbox))
+    assert lifecycle.is_running(shared_sandbox)
+
+
+def test_up_refuses_to_replace_a_running_sandbox(shared_sandbox: Topology) -> None:
+    with pytest.raises(SandboxError, match="already up"):
+        lifecycle.up(shared_sandbox)
+    assert lifecycle.is_running(shared_sandbox)
+
+
+def test_sigterm_during_up_tears_down(fresh_topology: Topology) -> None:
+    cli = subprocess.Popen(
+        [AFTERSHOCK, "sandbox", "up", "--name", fresh_topology.name],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    _wait_until_registered(fresh_topology, "patroni-taiwan", cli)
+    cli.send_signal(signal.SIGTERM)
+    _, stderr = cli.communicate(timeout=30)
+    assert cli.returncode == 130
+    assert "torn down" in stderr
     assert_no_trace(fresh_topology)
 
 
@@ -66,19 +95,16 @@ def test_a_boot_that_fails_half_way_tears_down_what_it_started(
     assert_no_trace(fresh_topology)
 
 
-def test_sigkilled_cli_during_up_is_cleaned_by_reap(fresh_topology: Topology) -> None:
+def test_sigkilled_cli_during_up_is_cleaned_by_reap(
+    shared_sandbox: Topology, fresh_topology: Topology
+) -> None:
     name = fresh_topology.name
     cli = subprocess.Popen(
         [AFTERSHOCK, "sandbox", "up", "--name", name],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    registry = fresh_topology.state_dir / "processes.json"
-    deadline = time.monotonic() + 30
-    while "patroni-taiwan" not in _registered(registry):
-        assert cli.poll() is None, "the CLI ended before it was killed"
-        assert time.monotonic() < deadline, "patroni-taiwan never started"
-        time.sleep(0.05)
+    _wait_until_registered(fresh_topology, "patroni-taiwan", cli)
     os.kill(cli.pid, signal.SIGKILL)
     cli.wait()
     # The kill left a half-booted sandbox behind: the reaper has work to do.
@@ -88,6 +114,9 @@ def test_sigkilled_cli_during_up_is_cleaned_by_reap(fresh_topology: Topology) ->
     assert reap.returncode == 0, reap.stderr
     assert f"reaped {name}" in reap.stdout
     assert_no_trace(fresh_topology)
+    # A sandbox that is up is someone's: a reap that does not name it leaves it.
+    assert f"skipped {shared_sandbox.name}: it is up" in reap.stdout
+    assert lifecycle.is_running(shared_sandbox)
 
 
 def test_next_up_reaps_what_a_killed_run_left(fresh_topology: Topology) -> None:
@@ -99,6 +128,16 @@ def test_next_up_reaps_what_a_killed_run_left(fresh_topology: Topology) -> None:
     finally:
         lifecycle.down(fresh_topology)
     assert_no_trace(fresh_topology)
+
+
+def _wait_until_registered(topology: Topology, daemon: str, cli: subprocess.Popen) -> None:
+    """Wait until the booting CLI has started `daemon` (it is in the registry)."""
+    registry = topology.state_dir / "processes.json"
+    deadline = time.monotonic() + 30
+    while daemon not in _registered(registry):
+        assert cli.poll() is None, "the CLI ended early"
+        assert time.monotonic() < deadline, f"{daemon} never started"
+        time.sleep(0.05)
 
 
 def _registered(path: Path) -> dict:

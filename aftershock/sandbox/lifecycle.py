@@ -13,10 +13,12 @@ from pathlib import Path
 from aftershock.sandbox import cache, etcd, haproxy, network, postgres, preflight
 from aftershock.sandbox.credentials import Credentials, load_or_create, write_private
 from aftershock.sandbox.endpoints import describe, pgpass_text, writable
+from aftershock.sandbox.errors import SandboxError
 from aftershock.sandbox.processes import (
     DaemonSpec,
     Registry,
     Running,
+    is_alive,
     kill_pids,
     pids_with_argument,
     spawn,
@@ -80,6 +82,11 @@ def up(topology: Topology, replication: str = "sync", report: Report = _quiet) -
     preflight.check_all()
     if replication not in postgres.REPLICATION_MODES:
         raise ValueError(f"--replication must be one of {postgres.REPLICATION_MODES}")
+    if is_running(topology):
+        raise SandboxError(
+            f"sandbox {topology.name} is already up: use it, or run "
+            f"`aftershock sandbox down --name {topology.name}` first"
+        )
     began = time.monotonic()
     leftovers = reap(topology)
     if leftovers:
@@ -100,6 +107,25 @@ def up(topology: Topology, replication: str = "sync", report: Report = _quiet) -
     info_path(topology).write_text(json.dumps(info, indent=2))
     report("sandbox", f"up in {info['boot_seconds']:.1f} s")
     return info
+
+
+def is_running(topology: Topology) -> bool:
+    """True when the sandbox finished booting and every daemon it started still runs."""
+    if not info_path(topology).exists():
+        return False
+    entries = registry(topology).load().values()
+    return bool(entries) and all(is_alive(d.pid, d.starttime) for d in entries)
+
+
+def is_in_use(topology: Topology) -> bool:
+    """True when the sandbox finished booting and any of its daemons still runs.
+
+    Such a sandbox is someone's (a game day may have crashed some of its
+    daemons on purpose): only `down`, or a reap that names it, removes it.
+    """
+    if not info_path(topology).exists():
+        return False
+    return any(is_alive(d.pid, d.starttime) for d in registry(topology).load().values())
 
 
 def _boot(topology: Topology, replication: str, report: Report) -> None:
@@ -153,6 +179,8 @@ def down(topology: Topology, keep_state: bool = False, report: Report = _quiet) 
     its config files, is killed. Returns what was found and removed.
     """
     removed: list[str] = []
+    # From here on the sandbox is no longer "in use": a killed `down` is reaped.
+    info_path(topology).unlink(missing_ok=True)
     reg = registry(topology)
     for wave, grace in _stop_waves(reg.load()):
         began = time.monotonic()
