@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import signal
 import sys
+import tempfile
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +23,8 @@ from aftershock.sandbox import lifecycle
 from aftershock.sandbox import status as sandbox_status
 from aftershock.sandbox.endpoints import describe
 from aftershock.sandbox.errors import ComponentFailed, SandboxError
+from aftershock.sandbox.options import SandboxOptions
+from aftershock.sandbox.state import load_credentials
 from aftershock.sandbox.topology import DEFAULT_NAME, DEFAULT_STATE_ROOT, Topology
 from aftershock.targets import local
 
@@ -67,6 +72,21 @@ def _operator_errors() -> Iterator[None]:
     except KeyboardInterrupt:
         _err().print("[bold yellow]interrupted:[/] everything started was torn down")
         raise typer.Exit(130) from None
+    except Exception as exc:  # noqa: BLE001 - a bug must still not greet the operator with a trace
+        trace = _save_traceback()
+        _err().print(
+            f"[bold red]error:[/] unexpected {type(exc).__name__}: {exc} "
+            f"(a bug in aftershock; traceback in {trace})"
+        )
+        raise typer.Exit(1) from None
+
+
+def _save_traceback() -> Path:
+    """Write the current exception's traceback to a file and return its path."""
+    fd, path = tempfile.mkstemp(prefix="aftershock-error-", suffix=".log")
+    with os.fdopen(fd, "w") as out:
+        traceback.print_exc(file=out)
+    return Path(path)
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -94,16 +114,25 @@ def up(
     replication: Annotated[
         str, typer.Option(help="PostgreSQL replication: sync (synchronous_mode) or async.")
     ] = "sync",
+    readiness: Annotated[
+        str,
+        typer.Option(help="Shop readiness: strict (database and cache) or degraded (database)."),
+    ] = "strict",
+    edge_checks: Annotated[
+        str, typer.Option(help="Edge health checks: fast (0.5 s x 2) or route53 (30 s x 2).")
+    ] = "fast",
+    products: Annotated[int, typer.Option(help="Catalog size seeded at boot.")] = 1000,
+    stock: Annotated[int, typer.Option(help="Units in stock per product at boot.")] = 1000,
 ) -> None:
-    """Boot the sandbox: etcd, Patroni/PostgreSQL, Redis, HAProxy in namespaces."""
+    """Boot the sandbox: etcd, Patroni/PostgreSQL, Redis, the shops and the edge."""
     with _operator_errors():
-        if replication not in ("sync", "async"):
-            raise SandboxError(f"--replication must be sync or async, not {replication!r}")
+        options = SandboxOptions(replication, readiness, edge_checks, products, stock)
         topology = _topology(name, state_root)
         # SIGTERM (a CI timeout, `kill`) must tear down like Ctrl-C does.
         signal.signal(signal.SIGTERM, _interrupt)
-        info = lifecycle.up(topology, replication, report=_progress())
+        info = lifecycle.up(topology, options, report=_progress())
         _out().print(f"[green]sandbox {name} is up[/] ({info['boot_seconds']:.1f} s)")
+        _out().print(f'edge: {topology.edge_url}  (eval "$(aftershock sandbox env --name {name})")')
 
 
 @sandbox_app.command()
@@ -164,7 +193,7 @@ def status(
     """Each component's region, address, role, health and replication lag."""
     with _operator_errors():
         topology = _require_state(name, state_root)
-        rows = sandbox_status.collect(topology, lifecycle.load_credentials(topology))
+        rows = sandbox_status.collect(topology, load_credentials(topology))
         if as_json:
             print(json.dumps(sandbox_status.as_dicts(rows), indent=2))
             return
@@ -172,7 +201,8 @@ def status(
         for column in ("component", "region", "address", "role", "health", "lag"):
             table.add_column(column)
         for row in rows:
-            colour = "green" if row.health in ("healthy", "running", "UP", "not leader") else "red"
+            good = ("healthy", "running", "ready", "UP", "not leader")
+            colour = "green" if row.health in good else "red"
             table.add_row(
                 row.component, row.region, row.address, row.role,
                 f"[{colour}]{row.health}[/]", row.lag,
@@ -204,6 +234,9 @@ def env(
             "AFTERSHOCK_REDIS_TAIWAN": f"{info['redis']['taiwan']['host']}:6379",
             "AFTERSHOCK_REDIS_TOKYO": f"{info['redis']['tokyo']['host']}:6379",
             "AFTERSHOCK_HAPROXY_STATS": info["haproxy_stats"],
+            "AFTERSHOCK_EDGE": info["edge"],
+            "AFTERSHOCK_EDGE_TAIWAN": info["edge_regions"]["taiwan"],
+            "AFTERSHOCK_EDGE_TOKYO": info["edge_regions"]["tokyo"],
         }
         for key, value in exports.items():
             print(f"export {key}={shlex.quote(value)}")

@@ -23,6 +23,8 @@ import psycopg
 
 from aftershock.sandbox import lifecycle, postgres
 from aftershock.sandbox.endpoints import connect
+from aftershock.sandbox.options import SandboxOptions
+from aftershock.sandbox.state import load_credentials
 from aftershock.sandbox.topology import Topology
 from aftershock.targets import local
 
@@ -31,7 +33,7 @@ TARGETS = {"boot": 15.0, "failover": 10.0, "teardown": 5.0}
 
 def first_write(topology: Topology, since: float, workers: int = 6, limit: float = 120.0) -> float:
     """Seconds from `since` to the first write that succeeds through the write endpoint."""
-    creds = lifecycle.load_credentials(topology)
+    creds = load_credentials(topology)
     done = threading.Event()
     first: list[float] = []
     lock = threading.Lock()
@@ -75,10 +77,10 @@ def one_run(name: str, replication: str) -> dict[str, float]:
         if component == "write endpoint" and message.startswith("ready"):
             marks["boot"] = time.monotonic() - began
 
-    lifecycle.up(topology, replication, report=report)
+    lifecycle.up(topology, SandboxOptions(replication=replication), report=report)
     try:
         marks["boot_all_ready"] = time.monotonic() - began
-        creds = lifecycle.load_credentials(topology)
+        creds = load_credentials(topology)
         with connect(topology, creds) as conn:
             conn.execute("CREATE TABLE bench_writes (id bigserial PRIMARY KEY)")
         isolated = time.monotonic()

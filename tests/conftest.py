@@ -27,7 +27,7 @@ def shared_sandbox() -> Iterator[Topology]:
     """A sync-replication sandbox booted once for every test that only reads or heals itself."""
     require_sandbox_host()
     topology = Topology(SHARED_SANDBOX)
-    lifecycle.up(topology, "sync")
+    lifecycle.up(topology)
     try:
         yield topology
     finally:

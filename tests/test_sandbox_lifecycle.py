@@ -20,7 +20,9 @@ from sandbox_checks import processes_in_unnamed_namespaces, processes_mentioning
 from aftershock.sandbox import lifecycle, network
 from aftershock.sandbox.endpoints import writable
 from aftershock.sandbox.errors import SandboxError
+from aftershock.sandbox.options import SandboxOptions
 from aftershock.sandbox.shell import run
+from aftershock.sandbox.state import load_credentials
 from aftershock.sandbox.topology import Topology
 
 pytestmark = pytest.mark.sandbox
@@ -46,13 +48,13 @@ def assert_no_trace(topology: Topology) -> None:
 def test_two_sandboxes_coexist_and_down_removes_only_its_own(
     shared_sandbox: Topology, fresh_topology: Topology
 ) -> None:
-    lifecycle.up(fresh_topology, "async")
+    lifecycle.up(fresh_topology, SandboxOptions(replication="async"))
     for topology in (shared_sandbox, fresh_topology):
-        assert writable(topology, lifecycle.load_credentials(topology))
+        assert writable(topology, load_credentials(topology))
     assert lifecycle.leftovers(fresh_topology)  # the check can see a sandbox
     lifecycle.down(fresh_topology)
     assert_no_trace(fresh_topology)
-    assert writable(shared_sandbox, lifecycle.load_credentials(shared_sandbox))
+    assert writable(shared_sandbox, load_credentials(shared_sandbox))
     assert lifecycle.is_running(shared_sandbox)
 
 
@@ -91,7 +93,7 @@ def test_a_boot_that_fails_half_way_tears_down_what_it_started(
             raise BootInterrupted("simulated failure half-way through the boot")
 
     with pytest.raises(BootInterrupted):
-        lifecycle.up(fresh_topology, "sync", report=fail_once_patroni_runs)
+        lifecycle.up(fresh_topology, report=fail_once_patroni_runs)
     assert_no_trace(fresh_topology)
 
 
@@ -122,7 +124,7 @@ def test_sigkilled_cli_during_up_is_cleaned_by_reap(
 def test_next_up_reaps_what_a_killed_run_left(fresh_topology: Topology) -> None:
     fresh_topology.state_dir.mkdir(parents=True)
     network.create(fresh_topology)  # as if a killed `up` got this far
-    lifecycle.up(fresh_topology, "async")
+    lifecycle.up(fresh_topology, SandboxOptions(replication="async"))
     try:
         assert network.owned_namespaces(fresh_topology) == sorted(fresh_topology.namespaces())
     finally:

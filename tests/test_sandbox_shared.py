@@ -19,7 +19,7 @@ import redis
 
 from aftershock.sandbox import cache, postgres
 from aftershock.sandbox.endpoints import connect
-from aftershock.sandbox.lifecycle import load_credentials
+from aftershock.sandbox.state import load_credentials
 from aftershock.sandbox.status import collect
 from aftershock.sandbox.topology import REGIONS, Topology
 

@@ -41,6 +41,9 @@ def describe(topology: Topology) -> dict[str, Any]:
         "etcd": [topology.etcd_client_url(s) for s in ("taiwan", "tokyo", "witness")],
         "patroni": {r: topology.patroni_url(r) for r in REGIONS},
         "haproxy_stats": f"http://{topology.loopback}:{EDGE_STATS_PORT}/stats",
+        "edge": topology.edge_url,
+        "edge_regions": {r: topology.edge_region_url(r) for r in REGIONS},
+        "shops": {r: topology.shop_url(r) for r in REGIONS},
     }
 
 
@@ -58,14 +61,18 @@ def connect(
     endpoint: str = "write",
     dbname: str = "postgres",
     timeout: float = 2.0,
+    as_shop: bool = False,
 ) -> psycopg.Connection[Any]:
-    """A connection through the edge endpoint `endpoint` (autocommit)."""
+    """A connection through the edge endpoint `endpoint` (autocommit).
+
+    As the superuser, or with `as_shop` as the shop's own role.
+    """
     host, port = postgres_endpoints(topology)[endpoint]
     return psycopg.connect(
         host=host,
         port=port,
-        user="postgres",
-        password=creds.postgres,
+        user="shop" if as_shop else "postgres",
+        password=creds.shop if as_shop else creds.postgres,
         dbname=dbname,
         connect_timeout=max(1, int(timeout)),
         autocommit=True,

@@ -12,15 +12,19 @@ import csv
 import io
 import socket
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from aftershock.sandbox.processes import DaemonSpec
 from aftershock.sandbox.topology import (
+    EDGE_HTTP_PORT,
+    EDGE_HTTP_REGION_PORTS,
     EDGE_PG_READ_PORTS,
     EDGE_PG_WRITE_PORT,
     EDGE_STATS_PORT,
     PATRONI_PORT,
     PG_PORT,
     REGIONS,
+    SHOP_PORT,
     Topology,
 )
 
@@ -82,6 +86,104 @@ def postgres_blocks(topology: Topology) -> list[str]:
     http-check send meth OPTIONS uri /health
     http-check expect status 200
     server {region} {topology.address(region)}:{PG_PORT} check port {PATRONI_PORT}
+"""
+        )
+    return blocks
+
+
+@dataclass(frozen=True)
+class EdgeChecks:
+    """How the edge health-checks each region's shop (`GET /health/readiness`)."""
+
+    interval_ms: int = 500
+    fall: int = 2
+    rise: int = 2
+
+    def __post_init__(self) -> None:
+        if self.interval_ms < 100 or self.fall < 1 or self.rise < 1:
+            raise ValueError("edge checks need interval >= 100 ms, fall >= 1 and rise >= 1")
+
+    def server_options(self) -> str:
+        return f"check inter {self.interval_ms}ms fall {self.fall} rise {self.rise}"
+
+
+EDGE_PRESETS = {
+    # Fast, for CI and game days in the sandbox: a dead region drains in ~1 s.
+    "fast": EdgeChecks(500, 2, 2),
+    # As in the architecture record: Route 53 checks every 30 s, 2 failures.
+    "route53": EdgeChecks(30_000, 2, 2),
+}
+
+
+def edge_blocks(topology: Topology, checks: EdgeChecks) -> list[str]:
+    """The HTTP edge: the Route 53 + ALB stand-in in front of the shops.
+
+    Only the per-region backends run health checks; every other server
+    `track`s them, so each shop is checked once however many routes use it.
+    A request that cannot connect is re-dispatched to the other region
+    (connection failures only: a POST that reached a shop is never re-sent).
+    """
+    front = """    mode http
+    timeout client 30s
+    timeout http-request 10s
+    timeout http-keep-alive 10s
+    option dontlog-normal"""
+    back = """    mode http
+    timeout server 30s"""
+    blocks = []
+    for region in REGIONS:
+        address = f"{topology.address(region)}:{SHOP_PORT}"
+        blocks.append(
+            f"""backend shop-{region}
+{back}
+    option httpchk
+    http-check send meth GET uri /health/readiness
+    http-check expect status 200
+    server {region} {address} {checks.server_options()}
+"""
+        )
+
+    def tracked(region: str, extra: str = "") -> str:
+        address = f"{topology.address(region)}:{SHOP_PORT}"
+        return f"    server {region} {address} track shop-{region}/{region}{extra}"
+
+    for geo, first, second in (("tw", "taiwan", "tokyo"), ("jp", "tokyo", "taiwan")):
+        blocks.append(
+            f"""backend geo-{geo}
+{back}
+    retries 2
+    option redispatch 1
+{tracked(first)}
+{tracked(second, " backup")}
+"""
+        )
+    blocks.append(
+        f"""backend weighted
+{back}
+    balance roundrobin
+    retries 2
+    option redispatch 1
+{tracked("taiwan", " weight 60")}
+{tracked("tokyo", " weight 40")}
+"""
+    )
+    blocks.append(
+        f"""frontend edge
+{front}
+    bind {topology.loopback}:{EDGE_HTTP_PORT}
+    acl geo_tw req.hdr(X-Geo) -i TW
+    acl geo_jp req.hdr(X-Geo) -i JP
+    use_backend geo-tw if geo_tw
+    use_backend geo-jp if geo_jp
+    default_backend weighted
+"""
+    )
+    for region in REGIONS:
+        blocks.append(
+            f"""frontend edge-{region}
+{front}
+    bind {topology.loopback}:{EDGE_HTTP_REGION_PORTS[region]}
+    default_backend shop-{region}
 """
         )
     return blocks

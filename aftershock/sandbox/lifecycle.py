@@ -4,84 +4,27 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from aftershock.sandbox import cache, etcd, haproxy, network, postgres, preflight
-from aftershock.sandbox.credentials import Credentials, load_or_create, write_private
-from aftershock.sandbox.endpoints import describe, pgpass_text, writable
+from aftershock.sandbox import network, preflight
+from aftershock.sandbox.boot import boot
+from aftershock.sandbox.endpoints import describe
 from aftershock.sandbox.errors import SandboxError
-from aftershock.sandbox.processes import (
-    DaemonSpec,
-    Registry,
-    Running,
-    is_alive,
-    kill_pids,
-    pids_with_argument,
-    spawn,
-    stop,
-)
-from aftershock.sandbox.readiness import wait_until
-from aftershock.sandbox.topology import NAME_PATTERN, REGIONS, SITES, Topology
-
-Report = Callable[[str, str], None]
-"""Progress callback: (component, message)."""
-
-BOOT_TIMEOUT = 60.0
+from aftershock.sandbox.options import SandboxOptions
+from aftershock.sandbox.processes import Running, is_alive, kill_pids, pids_with_argument, stop
+from aftershock.sandbox.state import Report, info_path, quiet, registry
+from aftershock.sandbox.topology import NAME_PATTERN, Topology
 
 
-def _quiet(component: str, message: str) -> None:
-    """The default progress callback: say nothing."""
-
-
-def credentials_path(topology: Topology) -> Path:
-    return topology.state_dir / "credentials.json"
-
-
-def info_path(topology: Topology) -> Path:
-    return topology.state_dir / "sandbox.json"
-
-
-def registry(topology: Topology) -> Registry:
-    return Registry(topology.state_dir / "processes.json")
-
-
-def load_credentials(topology: Topology) -> Credentials:
-    return load_or_create(credentials_path(topology))
-
-
-class _Boot:
-    """One `up` in progress: starts daemons, records them, watches them."""
-
-    def __init__(self, topology: Topology, report: Report) -> None:
-        self.topology = topology
-        self.report = report
-        self.registry = registry(topology)
-        self.procs: dict[str, tuple[subprocess.Popen[bytes], Path]] = {}
-
-    def start(self, spec: DaemonSpec) -> None:
-        proc, running = spawn(spec)
-        self.registry.add(running)
-        self.procs[spec.name] = (proc, spec.log)
-        self.report(spec.name, f"started (pid {proc.pid})")
-
-    def wait(self, component: str, check: Callable[[], bool], *watched: str) -> None:
-        watch = {name: self.procs[name] for name in watched}
-        took = wait_until(component, check, BOOT_TIMEOUT, watch)
-        self.report(component, f"ready in {took:.1f} s")
-
-
-def up(topology: Topology, replication: str = "sync", report: Report = _quiet) -> dict:
+def up(topology: Topology, options: SandboxOptions | None = None, report: Report = quiet) -> dict:
     """Boot the sandbox; on any failure or interrupt, tear down what was started.
 
     Returns the sandbox description (endpoints, no secrets).
     """
+    options = options or SandboxOptions()
     preflight.check_all()
-    if replication not in postgres.REPLICATION_MODES:
-        raise ValueError(f"--replication must be one of {postgres.REPLICATION_MODES}")
     if is_running(topology):
         raise SandboxError(
             f"sandbox {topology.name} is already up: use it, or run "
@@ -94,19 +37,29 @@ def up(topology: Topology, replication: str = "sync", report: Report = _quiet) -
     topology.state_dir.mkdir(parents=True, exist_ok=True)
     topology.state_dir.chmod(0o755)
     try:
-        _boot(topology, replication, report)
+        boot(topology, options, report)
     except BaseException:
-        report("sandbox", "boot failed: tearing down what was started")
+        kept = keep_logs(topology)
+        report("sandbox", f"boot failed: logs kept in {kept}; tearing down what was started")
         down(topology)
         raise
     info = describe(topology) | {
-        "replication": replication,
+        "options": options.as_dict(),
         "booted_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "boot_seconds": round(time.monotonic() - began, 2),
     }
     info_path(topology).write_text(json.dumps(info, indent=2))
     report("sandbox", f"up in {info['boot_seconds']:.1f} s")
     return info
+
+
+def keep_logs(topology: Topology) -> Path:
+    """Copy the sandbox's logs out of its state directory, which `down` removes."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = topology.state_root / "failed-boots" / f"{topology.name}-{stamp}"
+    if topology.log_dir.exists():
+        shutil.copytree(topology.log_dir, target, dirs_exist_ok=True)
+    return target
 
 
 def is_running(topology: Topology) -> bool:
@@ -128,49 +81,7 @@ def is_in_use(topology: Topology) -> bool:
     return any(is_alive(d.pid, d.starttime) for d in registry(topology).load().values())
 
 
-def _boot(topology: Topology, replication: str, report: Report) -> None:
-    creds = load_credentials(topology)
-    write_private(topology.state_dir / "pgpass", pgpass_text(topology, creds))
-    boot = _Boot(topology, report)
-    started = time.monotonic()
-    network.create(topology)
-    report(
-        "network",
-        f"namespaces {', '.join(topology.namespaces())} ready in "
-        f"{time.monotonic() - started:.1f} s",
-    )
-
-    for site in SITES:
-        boot.start(etcd.spec(topology, site))
-    for region in REGIONS:
-        boot.start(cache.spec(topology, region, creds))
-    boot.start(haproxy.spec(topology))
-
-    etcds = [f"etcd-{s}" for s in SITES]
-    boot.wait("etcd", lambda: all(etcd.healthy(topology, s) for s in SITES), *etcds)
-    # The leader must start in taiwan: start its Patroni alone, let it win the
-    # initialize race, then clone tokyo from it.
-    boot.start(postgres.spec(topology, "taiwan", creds, replication))
-    boot.wait(
-        "patroni-taiwan",
-        lambda: postgres.role_check(topology, "taiwan", "primary"),
-        "patroni-taiwan",
-    )
-    boot.start(postgres.spec(topology, "tokyo", creds, replication))
-    for region in REGIONS:
-        boot.wait(
-            f"redis-{region}", lambda r=region: cache.healthy(topology, r, creds), f"redis-{region}"
-        )
-    boot.wait("write endpoint", lambda: writable(topology, creds), "haproxy", "patroni-taiwan")
-    replica_check = "sync" if replication == "sync" else "replica"
-    boot.wait(
-        f"patroni-tokyo ({replica_check})",
-        lambda: postgres.role_check(topology, "tokyo", replica_check),
-        "patroni-tokyo",
-    )
-
-
-def down(topology: Topology, keep_state: bool = False, report: Report = _quiet) -> list[str]:
+def down(topology: Topology, keep_state: bool = False, report: Report = quiet) -> list[str]:
     """Stop every daemon, delete the network, remove the state directory.
 
     Idempotent, and independent of the process registry's accuracy: after the

@@ -125,6 +125,9 @@ def config(topology: Topology, site: str, creds: Credentials, replication: str) 
                 "unix_socket_directories": str(home / "run"),
             },
             "pg_hba": hba,
+            # A spread checkpoint makes a replica's first clone wait minutes
+            # once the leader has written anything; the sandbox wants it now.
+            "basebackup": [{"checkpoint": "fast"}],
         },
         "tags": {"nofailover": False, "noloadbalance": False, "clonefrom": False},
     }

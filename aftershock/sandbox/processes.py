@@ -28,6 +28,7 @@ class DaemonSpec:
     log: Path
     netns: str | None = None
     user: str | None = None
+    group: str | None = None
     env: dict[str, str] = field(default_factory=dict)
 
     def command(self) -> list[str]:
@@ -38,19 +39,22 @@ class DaemonSpec:
         if self.user:
             # setpriv execs in place (unlike su/runuser, which fork and may
             # setsid), so the PID we record is the daemon's own.
-            cmd += ["setpriv", f"--reuid={self.user}", f"--regid={self.user}", "--init-groups"]
+            group = self.group or self.user
+            cmd += ["setpriv", f"--reuid={self.user}", f"--regid={group}", "--init-groups"]
             cmd += ["--"]
         return cmd + list(self.argv)
 
 
 @dataclass(frozen=True)
 class Running:
-    """A started daemon, as recorded in the process registry."""
+    """A started daemon, as recorded in the process registry (enough to start it again)."""
 
     name: str
     pid: int
     starttime: int
     log: str
+    command: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
 
 
 def start_time(pid: int) -> int | None:
@@ -77,9 +81,10 @@ def spawn(spec: DaemonSpec) -> tuple[subprocess.Popen[bytes], Running]:
     """Start `spec` in a new process group; output goes to its log file."""
     spec.log.parent.mkdir(parents=True, exist_ok=True)
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", **spec.env}
+    command = spec.command()
     with spec.log.open("ab") as log:
         proc = subprocess.Popen(
-            spec.command(),
+            command,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -88,7 +93,15 @@ def spawn(spec: DaemonSpec) -> tuple[subprocess.Popen[bytes], Running]:
             cwd="/",
         )
     started = start_time(proc.pid) or 0
-    return proc, Running(spec.name, proc.pid, started, str(spec.log))
+    return proc, Running(spec.name, proc.pid, started, str(spec.log), command, env)
+
+
+def respawn(previous: Running) -> tuple[subprocess.Popen[bytes], Running]:
+    """Start a recorded daemon again with the very command and environment it had."""
+    if not previous.command:
+        raise ValueError(f"{previous.name}: the registry holds no command to start it again")
+    spec = DaemonSpec(previous.name, previous.command, Path(previous.log), env=previous.env)
+    return spawn(spec)
 
 
 def stop(daemons: Iterable[Running], timeout: float = 5.0) -> list[str]:

@@ -13,7 +13,16 @@ import psycopg
 from aftershock.sandbox import cache, etcd, haproxy, postgres
 from aftershock.sandbox.credentials import Credentials
 from aftershock.sandbox.endpoints import connect, postgres_endpoints
-from aftershock.sandbox.topology import PG_PORT, REDIS_PORT, REGIONS, SITES, Topology
+from aftershock.sandbox.http import get
+from aftershock.sandbox.topology import (
+    EDGE_HTTP_REGION_PORTS,
+    PG_PORT,
+    REDIS_PORT,
+    REGIONS,
+    SHOP_PORT,
+    SITES,
+    Topology,
+)
 
 
 @dataclass(frozen=True)
@@ -89,8 +98,24 @@ def collect(topology: Topology, creds: Credentials) -> list[Row]:
     for region in REGIONS:
         health = "healthy" if cache.healthy(topology, region, creds) else "down"
         rows.append(Row("redis", region, f"{topology.address(region)}:{REDIS_PORT}", "-", health))
+    for region in REGIONS:
+        answer = get(f"{topology.shop_url(region)}/health/readiness")
+        if answer is None:
+            health, detail = "down", ""
+        else:
+            health = "ready" if answer[0] == 200 else "not ready"
+            body = answer[1] if isinstance(answer[1], dict) else {}
+            detail = (
+                f"{body.get('policy', '?')}: db={body.get('database')} cache={body.get('cache')}"
+            )
+        rows.append(Row("shop", region, f"{topology.address(region)}:{SHOP_PORT}", detail, health))
     ports = {f"pg-{name}": port for name, (_, port) in postgres_endpoints(topology).items()}
+    ports |= {f"shop-{r}": EDGE_HTTP_REGION_PORTS[r] for r in REGIONS}
+    # Only the checked backends: the edge's other routes `track` these servers.
+    checked = {proxy for proxy in ports}
     for (proxy, server), state in sorted(haproxy.server_states(topology).items()):
+        if proxy not in checked:
+            continue
         address = f"{topology.loopback}:{ports[proxy]}" if proxy in ports else topology.loopback
         role = "backend"
         if proxy == "pg-write":

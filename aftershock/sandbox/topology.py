@@ -39,11 +39,14 @@ PATRONI_PORT = 8008
 ETCD_CLIENT_PORT = 2379
 ETCD_PEER_PORT = 2380
 REDIS_PORT = 6379
+SHOP_PORT = 8000
 
 # HAProxy listens in the root namespace on the sandbox's own loopback address.
 EDGE_PG_WRITE_PORT = 5432
 EDGE_PG_READ_PORTS = {"taiwan": 5433, "tokyo": 5434}
 EDGE_STATS_PORT = 8404
+EDGE_HTTP_PORT = 8080
+EDGE_HTTP_REGION_PORTS = {"taiwan": 8081, "tokyo": 8082}
 
 
 class InvalidName(SandboxError):
@@ -132,6 +135,19 @@ class Topology:
 
     def patroni_url(self, site: str) -> str:
         return f"http://{self.address(site)}:{PATRONI_PORT}"
+
+    def shop_url(self, region: str) -> str:
+        """The region's shop, directly (not through the edge)."""
+        return f"http://{self.address(region)}:{SHOP_PORT}"
+
+    @property
+    def edge_url(self) -> str:
+        """The global edge: geo routing by X-Geo, 60/40 otherwise, failover."""
+        return f"http://{self.loopback}:{EDGE_HTTP_PORT}"
+
+    def edge_region_url(self, region: str) -> str:
+        """The edge's direct endpoint of one region (no failover)."""
+        return f"http://{self.loopback}:{EDGE_HTTP_REGION_PORTS[_site(region)]}"
 
     def site_dir(self, site: str) -> Path:
         return self.state_dir / _site(site)

@@ -1,0 +1,99 @@
+"""The boot sequence of a sandbox, component by component, with progress."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from aftershock.sandbox import cache, etcd, haproxy, network, postgres, shops
+from aftershock.sandbox.credentials import write_private
+from aftershock.sandbox.endpoints import connect, pgpass_text, writable
+from aftershock.sandbox.options import SandboxOptions
+from aftershock.sandbox.processes import DaemonSpec, spawn
+from aftershock.sandbox.readiness import wait_until
+from aftershock.sandbox.shop import schema
+from aftershock.sandbox.state import Report, load_credentials, registry
+from aftershock.sandbox.topology import REGIONS, SITES, Topology
+
+BOOT_TIMEOUT = 60.0
+
+
+class Boot:
+    """One `up` in progress: starts daemons, records them, watches them."""
+
+    def __init__(self, topology: Topology, report: Report) -> None:
+        self.topology = topology
+        self.report = report
+        self.registry = registry(topology)
+        self.procs: dict[str, tuple[subprocess.Popen[bytes], Path]] = {}
+
+    def start(self, spec: DaemonSpec) -> None:
+        proc, running = spawn(spec)
+        self.registry.add(running)
+        self.procs[spec.name] = (proc, spec.log)
+        self.report(spec.name, f"started (pid {proc.pid})")
+
+    def wait(self, component: str, check: Callable[[], bool], *watched: str) -> None:
+        watch = {name: self.procs[name] for name in watched}
+        took = wait_until(component, check, BOOT_TIMEOUT, watch)
+        self.report(component, f"ready in {took:.1f} s")
+
+    def step(self, component: str, action: Callable[[], object]) -> None:
+        began = time.monotonic()
+        action()
+        self.report(component, f"done in {time.monotonic() - began:.1f} s")
+
+
+def boot(topology: Topology, options: SandboxOptions, report: Report) -> None:
+    """Start every component in dependency order; raises on the first failure."""
+    creds = load_credentials(topology)
+    write_private(topology.state_dir / "pgpass", pgpass_text(topology, creds))
+    run = Boot(topology, report)
+    run.step("network", lambda: network.create(topology))
+
+    for site in SITES:
+        run.start(etcd.spec(topology, site))
+    for region in REGIONS:
+        run.start(cache.spec(topology, region, creds))
+    run.start(haproxy.spec(topology, haproxy.edge_blocks(topology, options.checks)))
+
+    run.wait("etcd", lambda: all(etcd.healthy(topology, s) for s in SITES), "etcd-taiwan",
+             "etcd-tokyo", "etcd-witness")  # fmt: skip
+    # The leader must start in taiwan: start its Patroni alone, let it win the
+    # initialize race, then clone tokyo from it.
+    run.start(postgres.spec(topology, "taiwan", creds, options.replication))
+    primary = lambda: postgres.role_check(topology, "taiwan", "primary")  # noqa: E731
+    run.wait("patroni-taiwan", primary, "patroni-taiwan")
+    run.start(postgres.spec(topology, "tokyo", creds, options.replication))
+    for region in REGIONS:
+        healthy = lambda r=region: cache.healthy(topology, r, creds)  # noqa: E731
+        run.wait(f"redis-{region}", healthy, f"redis-{region}")
+    run.wait("write endpoint", lambda: writable(topology, creds), "haproxy", "patroni-taiwan")
+
+    def create_shop_database() -> None:
+        with connect(topology, creds) as admin:
+            schema.create(admin, creds.shop)
+        with connect(topology, creds, dbname=schema.DATABASE, as_shop=True) as conn:
+            schema.seed(conn, options.products, options.stock)
+
+    run.step(f"shop database ({options.products} products)", create_shop_database)
+    unprivileged = shops.runs_unprivileged()
+    if not unprivileged:
+        report("shop", "runs as root: this checkout is not readable by `nobody`")
+    for region in REGIONS:
+        run.start(shops.spec(topology, region, creds, options.readiness_policy, unprivileged))
+
+    replica_check = "sync" if options.replication == "sync" else "replica"
+    standby = lambda: postgres.role_check(topology, "tokyo", replica_check)  # noqa: E731
+    run.wait(f"patroni-tokyo ({replica_check})", standby, "patroni-tokyo")
+    for region in REGIONS:
+        shop_ready = lambda r=region: shops.ready(topology, r)  # noqa: E731
+        run.wait(f"shop-{region}", shop_ready, f"shop-{region}")
+    run.wait("edge", lambda: _edge_serves_both_regions(topology), "haproxy")
+
+
+def _edge_serves_both_regions(topology: Topology) -> bool:
+    states = haproxy.server_states(topology)
+    return all(states.get((f"shop-{r}", r)) == "UP" for r in REGIONS)

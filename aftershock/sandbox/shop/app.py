@@ -1,0 +1,242 @@
+"""The shop's HTTP API (Starlette)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+import redis.asyncio as aioredis
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from redis.exceptions import RedisError
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from aftershock.sandbox.shop import carts, catalog, orders, validation
+from aftershock.sandbox.shop.config import ShopConfig
+from aftershock.sandbox.shop.errors import ApiError, Unavailable
+from aftershock.sandbox.shop.metrics import MetricsMiddleware, ShopMetrics
+
+READINESS_TIMEOUT = 1.0
+
+
+@dataclass
+class Dependencies:
+    """What the handlers use, created in the app's lifespan."""
+
+    config: ShopConfig
+    metrics: ShopMetrics
+    writes: AsyncConnectionPool
+    reads: AsyncConnectionPool
+    cache: aioredis.Redis
+
+
+def deps(request: Request) -> Dependencies:
+    return request.app.state.deps
+
+
+def served(body: Any, status: int, region: str) -> JSONResponse:
+    """A JSON response that says which region served it."""
+    return JSONResponse(body, status_code=status, headers={"X-Served-By": region})
+
+
+async def list_products(request: Request) -> JSONResponse:
+    d = deps(request)
+    limit = _query_int(request, "limit", 20, 1, 100)
+    offset = _query_int(request, "offset", 0, 0, 10_000_000)
+    items = await catalog.page(d.reads, d.cache, d.metrics, limit, offset)
+    return served({"items": items, "limit": limit, "offset": offset}, 200, d.config.region)
+
+
+async def get_product(request: Request) -> JSONResponse:
+    d = deps(request)
+    pid = validation.product_id(request.path_params["product_id"])
+    return served(await catalog.product(d.reads, d.cache, d.metrics, pid), 200, d.config.region)
+
+
+async def add_to_cart(request: Request) -> JSONResponse:
+    d = deps(request)
+    cart_id = validation.cart_id(request.path_params["cart_id"])
+    product_id, quantity = validation.cart_item(
+        await validation.read_json(request, d.config.max_body_bytes)
+    )
+    await catalog.product(d.reads, d.cache, d.metrics, product_id)  # 404 if unknown
+    items = await carts.add(d.cache, d.metrics, cart_id, product_id, quantity)
+    return served({"cart_id": cart_id, "items": items}, 200, d.config.region)
+
+
+async def get_cart(request: Request) -> JSONResponse:
+    d = deps(request)
+    cart_id = validation.cart_id(request.path_params["cart_id"])
+    items = await carts.get(d.cache, d.metrics, cart_id)
+    return served({"cart_id": cart_id, "items": items}, 200, d.config.region)
+
+
+async def create_order(request: Request) -> JSONResponse:
+    d = deps(request)
+    key = validation.idempotency_key(request)
+    lines = validation.order_lines(await validation.read_json(request, d.config.max_body_bytes))
+    status, order = await orders.checkout(
+        d.writes, key, lines, d.config.region, d.config.checkout_retry_seconds
+    )
+    return served(order, status, d.config.region)
+
+
+async def get_order(request: Request) -> JSONResponse:
+    d = deps(request)
+    raw = request.path_params["order_id"]
+    if not raw.isdigit() or int(raw) > 2**63 - 1:
+        raise ApiError(404, "unknown_order", f"no order {raw!r}")
+    try:
+        async with d.writes.connection(timeout=2) as conn:
+            order = await orders.fetch(conn, int(raw))
+    except (psycopg.Error, PoolTimeout) as exc:
+        d.metrics.db_errors.labels("read").inc()
+        raise Unavailable("order database unavailable") from exc
+    if order is None:
+        raise ApiError(404, "unknown_order", f"no order {raw}")
+    return served(order, 200, d.config.region)
+
+
+async def liveness(request: Request) -> JSONResponse:
+    return served({"status": "alive"}, 200, deps(request).config.region)
+
+
+async def readiness(request: Request) -> JSONResponse:
+    """200 only when the dependencies the policy requires answer, over their real paths."""
+    d = deps(request)
+    database, cache = await asyncio.gather(_database_answers(d), _cache_answers(d))
+    required = {"database": database}
+    if d.config.readiness_policy == "strict":
+        required["cache"] = cache
+    ready = all(required.values())
+    body = {
+        "ready": ready,
+        "policy": d.config.readiness_policy,
+        "database": database,
+        "cache": cache,
+    }
+    return served(body, 200 if ready else 503, d.config.region)
+
+
+async def metrics(request: Request) -> Response:
+    return Response(
+        deps(request).metrics.exposition(), media_type="text/plain; version=0.0.4; charset=utf-8"
+    )
+
+
+async def _database_answers(d: Dependencies) -> bool:
+    try:
+        async with d.writes.connection(timeout=READINESS_TIMEOUT) as conn:
+            await asyncio.wait_for(conn.execute("SELECT 1"), READINESS_TIMEOUT)
+        return True
+    except (psycopg.Error, PoolTimeout, TimeoutError, OSError):
+        d.metrics.db_errors.labels("readiness").inc()
+        return False
+
+
+async def _cache_answers(d: Dependencies) -> bool:
+    try:
+        return bool(await asyncio.wait_for(d.cache.ping(), READINESS_TIMEOUT))
+    except (RedisError, TimeoutError, OSError):
+        d.metrics.cache_errors.labels("readiness").inc()
+        return False
+
+
+def _query_int(request: Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise ApiError(422, "invalid_query", f"{name} must be an integer in {low}..{high}")
+    return int(raw)
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    response = exc.response()
+    response.headers["X-Served-By"] = request.app.state.deps.config.region
+    return response
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return JSONResponse({"error": code, "message": exc.detail}, status_code=exc.status_code)
+
+
+async def _dependency_error(request: Request, exc: Exception) -> Response:
+    """A database or cache failure nobody handled: 503, never a 500 with a trace."""
+    request.app.state.deps.metrics.db_errors.labels("unhandled").inc()
+    return Unavailable(f"dependency failed: {type(exc).__name__}").response()
+
+
+def create_app(config: ShopConfig) -> Starlette:
+    """The shop for `config`; pools open in the lifespan and never block start-up."""
+    shop_metrics = ShopMetrics()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        writes = AsyncConnectionPool(
+            config.write_dsn,
+            min_size=2,
+            max_size=20,
+            timeout=3.0,
+            check=AsyncConnectionPool.check_connection,
+            open=False,
+        )
+        reads = AsyncConnectionPool(
+            config.read_dsn,
+            min_size=2,
+            max_size=10,
+            timeout=3.0,
+            kwargs={"autocommit": True},
+            open=False,
+        )
+        await writes.open(wait=False)
+        await reads.open(wait=False)
+        cache = aioredis.Redis(
+            host=config.redis_host,
+            port=config.redis_port,
+            password=config.redis_password,
+            socket_timeout=1.0,
+            socket_connect_timeout=1.0,
+        )
+        app.state.deps = Dependencies(config, shop_metrics, writes, reads, cache)
+        try:
+            yield
+        finally:
+            await cache.aclose()
+            await writes.close(timeout=2)
+            await reads.close(timeout=2)
+
+    routes = [
+        Route("/products", list_products, methods=["GET"]),
+        Route("/products/{product_id}", get_product, methods=["GET"]),
+        Route("/carts/{cart_id}/items", add_to_cart, methods=["POST"]),
+        Route("/carts/{cart_id}", get_cart, methods=["GET"]),
+        Route("/orders", create_order, methods=["POST"]),
+        Route("/orders/{order_id}", get_order, methods=["GET"]),
+        Route("/health/liveness", liveness, methods=["GET"]),
+        Route("/health/readiness", readiness, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+    ]
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(MetricsMiddleware, metrics=shop_metrics)],
+        exception_handlers={
+            ApiError: _api_error,
+            HTTPException: _http_error,
+            psycopg.Error: _dependency_error,
+            PoolTimeout: _dependency_error,
+            RedisError: _dependency_error,
+        },
+    )

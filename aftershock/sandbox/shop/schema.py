@@ -1,0 +1,71 @@
+"""The shop's database: role, schema and seeded catalog, created at `sandbox up`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+DATABASE = "shop"
+ROLE = "shop"
+
+SCHEMA = """
+CREATE TABLE products (
+    id          integer PRIMARY KEY,
+    name        text    NOT NULL,
+    price_cents integer NOT NULL CHECK (price_cents >= 0),
+    -- The database, not the application, is the last line against overselling.
+    stock       integer NOT NULL CHECK (stock >= 0)
+);
+CREATE TABLE orders (
+    id              bigserial   PRIMARY KEY,
+    -- The only judge of "same order": a unique key, never an application check.
+    idempotency_key text        NOT NULL UNIQUE,
+    fingerprint     text        NOT NULL,
+    region          text        NOT NULL,
+    total_cents     bigint      NOT NULL DEFAULT 0,
+    created_at      timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE order_lines (
+    order_id    bigint  NOT NULL REFERENCES orders (id),
+    product_id  integer NOT NULL REFERENCES products (id),
+    quantity    integer NOT NULL CHECK (quantity > 0),
+    price_cents integer NOT NULL,
+    PRIMARY KEY (order_id, product_id)
+);
+"""
+
+
+def create(admin: psycopg.Connection[Any], password: str) -> None:
+    """Create the shop role and database (idempotent), owned by the role."""
+    exists = admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (ROLE,)).fetchone()
+    verb = "ALTER" if exists else "CREATE"
+    admin.execute(
+        sql.SQL(verb + " ROLE {} LOGIN PASSWORD {}").format(
+            sql.Identifier(ROLE), sql.Literal(password)
+        )
+    )
+    if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone():
+        admin.execute(
+            sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                sql.Identifier(DATABASE), sql.Identifier(ROLE)
+            )
+        )
+
+
+def seed(conn: psycopg.Connection[Any], products: int, stock: int) -> None:
+    """Create the tables (if absent) and a catalog of `products` items with `stock` each."""
+    with conn.transaction():
+        present = conn.execute("SELECT to_regclass('products') IS NOT NULL").fetchone()
+        if present and present[0]:
+            return
+        conn.execute(SCHEMA)
+        conn.execute(
+            """
+            INSERT INTO products (id, name, price_cents, stock)
+            SELECT i, 'product ' || i, 100 + (i * 37) %% 9900, %s
+            FROM generate_series(1, %s) AS i
+            """,
+            (stock, products),
+        )

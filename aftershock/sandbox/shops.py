@@ -1,0 +1,91 @@
+"""The shop instances in the sandbox: one per region, supervised like every daemon."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from aftershock.sandbox.credentials import Credentials, write_private
+from aftershock.sandbox.http import get
+from aftershock.sandbox.processes import DaemonSpec
+from aftershock.sandbox.shop.config import ShopConfig
+from aftershock.sandbox.shop.schema import DATABASE, ROLE
+from aftershock.sandbox.topology import PG_PORT, REDIS_PORT, REGIONS, SHOP_PORT, Topology
+
+UNPRIVILEGED_USER = "nobody"
+
+
+def runs_unprivileged() -> bool:
+    """True when `nobody` can import the shop from this checkout.
+
+    The shop runs from the project's virtualenv; when the checkout lives
+    where other users cannot read it (a home directory), it runs as root in
+    its namespace instead, and `up` says so.
+    """
+    probe = [
+        "setpriv", f"--reuid={UNPRIVILEGED_USER}", "--regid=nogroup", "--clear-groups", "--",
+        sys.executable, "-c", "import aftershock.sandbox.shop.app",
+    ]  # fmt: skip
+    try:
+        done = subprocess.run(probe, capture_output=True, timeout=30, check=False, cwd="/")
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
+def dsn(topology: Topology, region: str, creds: Credentials, attrs: str) -> str:
+    """libpq conninfo listing every node, the shop's own region first."""
+    hosts = [region] + [r for r in REGIONS if r != region]
+    return " ".join(
+        [
+            f"host={','.join(topology.address(h) for h in hosts)}",
+            f"port={','.join(str(PG_PORT) for _ in hosts)}",
+            f"dbname={DATABASE} user={ROLE} password={creds.shop}",
+            f"target_session_attrs={attrs}",
+            f"application_name=shop-{region}",
+            # A blackholed leader must not hang a request for minutes: bound
+            # connecting, and detect a dead peer on an open connection fast.
+            "connect_timeout=2 keepalives=1 keepalives_idle=2 keepalives_interval=1",
+            "keepalives_count=2 tcp_user_timeout=3000",
+        ]
+    )
+
+
+def config(topology: Topology, region: str, creds: Credentials, policy: str) -> ShopConfig:
+    return ShopConfig(
+        region=region,
+        listen_host=topology.address(region),
+        listen_port=SHOP_PORT,
+        write_dsn=dsn(topology, region, creds, "read-write"),
+        read_dsn=dsn(topology, region, creds, "any"),
+        redis_host=topology.address(region),
+        redis_port=REDIS_PORT,
+        redis_password=creds.redis,
+        readiness_policy=policy,
+    )
+
+
+def spec(
+    topology: Topology, region: str, creds: Credentials, policy: str, unprivileged: bool
+) -> DaemonSpec:
+    """Write the region's shop config (0600, its user's) and describe the daemon."""
+    if region not in REGIONS:
+        raise ValueError(f"the shop runs only in {REGIONS}, not in {region!r}")
+    user = UNPRIVILEGED_USER if unprivileged else None
+    path = topology.site_dir(region) / "shop.json"
+    write_private(path, config(topology, region, creds, policy).dumps(), owner=user)
+    return DaemonSpec(
+        name=f"shop-{region}",
+        netns=topology.netns(region),
+        user=user,
+        group="nogroup" if unprivileged else None,
+        log=topology.log_path(f"shop-{region}"),
+        argv=[sys.executable, "-m", "aftershock.sandbox.shop", "--config", str(path)],
+        env={"HOME": "/"},
+    )
+
+
+def ready(topology: Topology, region: str) -> bool:
+    """True when the region's shop answers readiness with 200 (directly, not via the edge)."""
+    answer = get(f"{topology.shop_url(region)}/health/readiness")
+    return answer is not None and answer[0] == 200

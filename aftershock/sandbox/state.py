@@ -1,0 +1,34 @@
+"""Where a sandbox keeps its records on disk."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from aftershock.sandbox.credentials import Credentials, load_or_create
+from aftershock.sandbox.processes import Registry
+from aftershock.sandbox.topology import Topology
+
+Report = Callable[[str, str], None]
+"""Progress callback: (component, message)."""
+
+
+def quiet(component: str, message: str) -> None:
+    """The default progress callback: say nothing."""
+
+
+def credentials_path(topology: Topology) -> Path:
+    return topology.state_dir / "credentials.json"
+
+
+def info_path(topology: Topology) -> Path:
+    """Written when a boot completed; removed first thing by `down`."""
+    return topology.state_dir / "sandbox.json"
+
+
+def registry(topology: Topology) -> Registry:
+    return Registry(topology.state_dir / "processes.json")
+
+
+def load_credentials(topology: Topology) -> Credentials:
+    return load_or_create(credentials_path(topology))
