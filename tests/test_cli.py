@@ -33,9 +33,7 @@ def test_invalid_name_is_one_line_with_the_rule() -> None:
 
 
 def test_unknown_replication_mode_names_the_choices() -> None:
-    _one_clear_line(
-        _run("sandbox", "up", "--name", "tcli", "--replication", "semi"), "sync or async"
-    )
+    _one_clear_line(_run("sandbox", "up", "--name", "tcli", "--replication", "semi"), "sync, async")
     assert not (Topology("tcli").state_dir).exists()
 
 

@@ -78,6 +78,9 @@ def test_pids_with_argument_matches_whole_arguments_only(tmp_path) -> None:
     code = "import time; time.sleep(60)"
     proc, running = spawn(DaemonSpec("m", [sys.executable, "-c", code, marker], tmp_path / "m"))
     try:
+        deadline = time.monotonic() + 5  # under load /proc may lag the exec briefly
+        while pids_with_argument([marker]) != [proc.pid] and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert pids_with_argument([marker]) == [proc.pid]
         assert pids_with_argument([marker[:-1]]) == []  # a prefix is not a match
     finally:

@@ -19,6 +19,10 @@ Patroni (3.0.2) whose floor is the rule above, which is why it is used here.
 
 from __future__ import annotations
 
+import base64
+import json
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -171,3 +175,29 @@ def leader(topology: Topology) -> str | None:
     """The region whose node answers 200 on /primary, if exactly one does."""
     leaders = [site for site in REGIONS if role_check(topology, site, "primary")]
     return leaders[0] if len(leaders) == 1 else None
+
+
+def request_leader_change(
+    topology: Topology, creds: Credentials, action: str, candidate: str, leader: str | None = None
+) -> tuple[int, str]:
+    """Ask Patroni for a `switchover` (planned) or `failover` to `candidate`.
+
+    Returns Patroni's (status, message); any live node forwards the request.
+    """
+    if action not in ("switchover", "failover"):
+        raise ValueError(f"action must be switchover or failover, not {action!r}")
+    body: dict[str, str] = {"candidate": candidate}
+    if leader:
+        body["leader"] = leader
+    token = base64.b64encode(f"patroni:{creds.patroni_api}".encode()).decode()
+    request = urllib.request.Request(  # noqa: S310 (http only)
+        f"{topology.patroni_url(candidate)}/{action}",
+        data=json.dumps(body).encode(),
+        headers={"Authorization": f"Basic {token}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as resp:  # noqa: S310
+            return resp.status, resp.read().decode(errors="replace")
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode(errors="replace")

@@ -56,6 +56,10 @@ class Running:
     command: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def log_path(self) -> Path:
+        return Path(self.log)
+
 
 def start_time(pid: int) -> int | None:
     """The kernel start time of `pid` (clock ticks since boot), or None if it is gone."""
