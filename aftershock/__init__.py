@@ -1,0 +1,29 @@
+"""aftershock: chaos-engineering and resilience harness for a two-region platform."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+
+__all__ = ["FAULT_MODULES", "__version__", "discover"]
+
+FAULT_MODULES = (
+    "aftershock.faults.region",
+    "aftershock.faults.network",
+    "aftershock.faults.database",
+    "aftershock.faults.cache",
+    "aftershock.faults.service",
+    "aftershock.faults.heal",
+)
+"""The Chaos Toolkit activity modules of the fault library."""
+
+
+def discover(discover_system: bool = True) -> dict[str, Any]:
+    """Chaos Toolkit extension discovery (`chaos discover aftershock`): every fault action."""
+    from chaoslib.discovery.discover import discover_actions, initialize_discovery_result
+
+    discovery = initialize_discovery_result("aftershock", __version__, "aftershock")
+    for module in FAULT_MODULES:
+        discovery["activities"].extend(discover_actions(module))
+    return discovery

@@ -3,26 +3,28 @@
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import signal
 import sys
-import tempfile
 import time
-import traceback
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from aftershock.cli_common import (
+    NameOption,
+    StateRootOption,
+    operator_errors,
+    out,
+    require_state,
+)
+from aftershock.cli_fault import fault_app
 from aftershock.sandbox import lifecycle
 from aftershock.sandbox import status as sandbox_status
 from aftershock.sandbox.endpoints import describe
-from aftershock.sandbox.errors import ComponentFailed, SandboxError
 from aftershock.sandbox.options import SandboxOptions
 from aftershock.sandbox.state import load_credentials
 from aftershock.sandbox.topology import DEFAULT_NAME, DEFAULT_STATE_ROOT, Topology
@@ -33,60 +35,7 @@ sandbox_app = typer.Typer(
     no_args_is_help=True, help="The local two-region sandbox (real daemons in namespaces)."
 )
 app.add_typer(sandbox_app, name="sandbox")
-
-NameOption = Annotated[
-    str, typer.Option("--name", "-n", envvar="AFTERSHOCK_SANDBOX", help="Sandbox name (1-8 chars).")
-]
-StateRootOption = Annotated[
-    Path,
-    typer.Option(
-        "--state-root", envvar="AFTERSHOCK_STATE_ROOT", help="Where sandboxes keep their state."
-    ),
-]
-
-
-def _out() -> Console:
-    # Piped output (CI logs, `| less`) gets a table wide enough not to wrap.
-    console = Console(highlight=False)
-    return console if console.is_terminal else Console(highlight=False, width=120)
-
-
-def _err() -> Console:
-    # soft_wrap: an error stays one line, however narrow the terminal.
-    return Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-@contextmanager
-def _operator_errors() -> Iterator[None]:
-    """Turn expected failures into one clear line (plus a log tail) and exit 1."""
-    try:
-        yield
-    except ComponentFailed as exc:
-        _err().print(f"[bold red]error:[/] {exc}")
-        if exc.log_tail:
-            _err().print(f"[dim]--- log tail ---\n{exc.log_tail}[/]", markup=True)
-        raise typer.Exit(1) from None
-    except (SandboxError, ValueError) as exc:
-        _err().print(f"[bold red]error:[/] {exc}")
-        raise typer.Exit(1) from None
-    except KeyboardInterrupt:
-        _err().print("[bold yellow]interrupted:[/] everything started was torn down")
-        raise typer.Exit(130) from None
-    except Exception as exc:  # noqa: BLE001 - a bug must still not greet the operator with a trace
-        trace = _save_traceback()
-        _err().print(
-            f"[bold red]error:[/] unexpected {type(exc).__name__}: {exc} "
-            f"(a bug in aftershock; traceback in {trace})"
-        )
-        raise typer.Exit(1) from None
-
-
-def _save_traceback() -> Path:
-    """Write the current exception's traceback to a file and return its path."""
-    fd, path = tempfile.mkstemp(prefix="aftershock-error-", suffix=".log")
-    with os.fdopen(fd, "w") as out:
-        traceback.print_exc(file=out)
-    return Path(path)
+app.add_typer(fault_app, name="fault")
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -98,7 +47,7 @@ def _topology(name: str, state_root: Path) -> Topology:
 
 
 def _progress() -> Callable[[str, str], None]:
-    console = _out()
+    console = out()
     began = time.monotonic()
 
     def report(component: str, message: str) -> None:
@@ -125,14 +74,14 @@ def up(
     stock: Annotated[int, typer.Option(help="Units in stock per product at boot.")] = 1000,
 ) -> None:
     """Boot the sandbox: etcd, Patroni/PostgreSQL, Redis, the shops and the edge."""
-    with _operator_errors():
+    with operator_errors("everything started was torn down"):
         options = SandboxOptions(replication, readiness, edge_checks, products, stock)
         topology = _topology(name, state_root)
         # SIGTERM (a CI timeout, `kill`) must tear down like Ctrl-C does.
         signal.signal(signal.SIGTERM, _interrupt)
         info = lifecycle.up(topology, options, report=_progress())
-        _out().print(f"[green]sandbox {name} is up[/] ({info['boot_seconds']:.1f} s)")
-        _out().print(f'edge: {topology.edge_url}  (eval "$(aftershock sandbox env --name {name})")')
+        out().print(f"[green]sandbox {name} is up[/] ({info['boot_seconds']:.1f} s)")
+        out().print(f'edge: {topology.edge_url}  (eval "$(aftershock sandbox env --name {name})")')
 
 
 @sandbox_app.command()
@@ -142,9 +91,9 @@ def down(
     keep_state: Annotated[bool, typer.Option(help="Keep logs and data on disk.")] = False,
 ) -> None:
     """Stop every daemon and remove the namespaces (and the state unless --keep-state)."""
-    with _operator_errors():
+    with operator_errors():
         removed = lifecycle.down(_topology(name, state_root), keep_state, report=_progress())
-        _out().print(f"sandbox {name} is down" + ("" if removed else " (nothing was running)"))
+        out().print(f"sandbox {name} is down" + ("" if removed else " (nothing was running)"))
 
 
 @sandbox_app.command()
@@ -158,30 +107,28 @@ def reap(
 
     Without --name, sandboxes that booted and still run are left alone.
     """
-    with _operator_errors():
+    with operator_errors():
         names = [name] if name else lifecycle.known_sandboxes(state_root)
         if not names:
-            _out().print("nothing to reap")
+            out().print("nothing to reap")
         for each in names:
             topology = _topology(each, state_root)
             if not name and lifecycle.is_in_use(topology):
-                _out().print(
-                    f"skipped {each}: it is up (stop it with `sandbox down --name {each}`)"
-                )
+                out().print(f"skipped {each}: it is up (stop it with `sandbox down --name {each}`)")
                 continue
             removed = lifecycle.reap(topology)
-            _out().print(f"reaped {each}: {', '.join(removed) or 'nothing left'}")
+            out().print(f"reaped {each}: {', '.join(removed) or 'nothing left'}")
 
 
 @sandbox_app.command()
 def heal(name: NameOption = DEFAULT_NAME, state_root: StateRootOption = DEFAULT_STATE_ROOT) -> None:
     """Undo every fault recorded in the sandbox's fault ledger."""
-    with _operator_errors():
-        topology = _require_state(name, state_root)
+    with operator_errors():
+        topology = require_state(name, state_root)
         undone = local.heal_all(topology)
         for item in undone:
-            _out().print(f"healed: {json.dumps(item)}")
-        _out().print(f"{len(undone)} fault(s) healed" if undone else "no fault to heal")
+            out().print(f"healed: {json.dumps(item)}")
+        out().print(f"{len(undone)} fault(s) healed" if undone else "no fault to heal")
 
 
 @sandbox_app.command()
@@ -191,8 +138,8 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Each component's region, address, role, health and replication lag."""
-    with _operator_errors():
-        topology = _require_state(name, state_root)
+    with operator_errors():
+        topology = require_state(name, state_root)
         rows = sandbox_status.collect(topology, load_credentials(topology))
         if as_json:
             print(json.dumps(sandbox_status.as_dicts(rows), indent=2))
@@ -207,7 +154,7 @@ def status(
                 row.component, row.region, row.address, row.role,
                 f"[{colour}]{row.health}[/]", row.lag,
             )  # fmt: skip
-        _out().print(table)
+        out().print(table)
 
 
 @sandbox_app.command()
@@ -217,8 +164,8 @@ def env(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of exports.")] = False,
 ) -> None:
     """Endpoints as shell exports (eval "$(aftershock sandbox env)") or JSON. No secrets."""
-    with _operator_errors():
-        info = describe(_require_state(name, state_root))
+    with operator_errors():
+        info = describe(require_state(name, state_root))
         if as_json:
             print(json.dumps(info, indent=2))
             return
@@ -240,16 +187,6 @@ def env(
         }
         for key, value in exports.items():
             print(f"export {key}={shlex.quote(value)}")
-
-
-def _require_state(name: str, state_root: Path) -> Topology:
-    topology = _topology(name, state_root)
-    if not (topology.state_dir / "sandbox.json").exists():
-        raise SandboxError(
-            f"sandbox {name} is not up (no {topology.state_dir}/sandbox.json): "
-            f"run `aftershock sandbox up --name {name}`"
-        )
-    return topology
 
 
 def main() -> None:

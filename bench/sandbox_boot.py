@@ -26,7 +26,7 @@ from aftershock.sandbox.endpoints import connect
 from aftershock.sandbox.options import SandboxOptions
 from aftershock.sandbox.state import load_credentials
 from aftershock.sandbox.topology import Topology
-from aftershock.targets import local
+from aftershock.targets.local.region import isolate_region, restore_region
 
 TARGETS = {"boot": 15.0, "failover": 10.0, "teardown": 5.0}
 
@@ -84,9 +84,9 @@ def one_run(name: str, replication: str) -> dict[str, float]:
         with connect(topology, creds) as conn:
             conn.execute("CREATE TABLE bench_writes (id bigserial PRIMARY KEY)")
         isolated = time.monotonic()
-        local.isolate_region(topology, "taiwan")
+        isolate_region(topology, "taiwan")
         marks["failover"] = first_write(topology, isolated)
-        local.restore_region(topology, "taiwan")
+        restore_region(topology, "taiwan")
         marks["rejoin"] = wait_for(lambda: postgres.role_check(topology, "taiwan", "replica"))
     finally:
         stopping = time.monotonic()

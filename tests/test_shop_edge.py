@@ -17,7 +17,8 @@ from aftershock.sandbox.endpoints import connect
 from aftershock.sandbox.processes import is_alive
 from aftershock.sandbox.state import load_credentials, registry
 from aftershock.sandbox.topology import Topology
-from aftershock.targets import local
+from aftershock.targets.local import ledger
+from aftershock.targets.local.service import kill_shop, start_shop
 
 pytestmark = pytest.mark.sandbox
 
@@ -74,7 +75,7 @@ def test_traffic_without_geo_is_split_60_40_over_10000_requests(
 def test_a_stopped_shop_drains_to_the_other_region_and_comes_back(
     shared_sandbox: Topology,
 ) -> None:
-    local.kill_shop(shared_sandbox, "taiwan")
+    kill_shop(shared_sandbox, "taiwan")
     try:
         _wait(lambda: _edge_state(shared_sandbox, "taiwan") == "DOWN")
         with httpx.Client(base_url=shared_sandbox.edge_url, timeout=5) as client:
@@ -84,12 +85,12 @@ def test_a_stopped_shop_drains_to_the_other_region_and_comes_back(
         assert _served_by(default) == {"tokyo": 100}
         assert _served_by(tw) == {"tokyo": 20}
     finally:
-        local.start_shop(shared_sandbox, "taiwan")
+        start_shop(shared_sandbox, "taiwan")
     _wait(lambda: _edge_state(shared_sandbox, "taiwan") == "UP")
     with httpx.Client(base_url=shared_sandbox.edge_url, timeout=5) as client:
         again = [client.get("/health/liveness") for _ in range(100)]
     assert _served_by(again)["taiwan"] >= 50
-    assert local.ledger(shared_sandbox).entries() == []
+    assert ledger(shared_sandbox).entries() == []
 
 
 def test_the_same_key_twice_gives_one_order(shared_sandbox: Topology) -> None:

@@ -29,6 +29,7 @@ from typing import Any
 import yaml
 
 from aftershock.sandbox.credentials import Credentials, private_dir, write_private
+from aftershock.sandbox.errors import SandboxError
 from aftershock.sandbox.http import get
 from aftershock.sandbox.processes import DaemonSpec
 from aftershock.sandbox.topology import (
@@ -201,3 +202,39 @@ def request_leader_change(
             return resp.status, resp.read().decode(errors="replace")
     except urllib.error.HTTPError as err:
         return err.code, err.read().decode(errors="replace")
+
+
+def set_maintenance(topology: Topology, creds: Credentials, paused: bool) -> None:
+    """Turn Patroni's maintenance mode on or off (PATCH /config {"pause": ...}).
+
+    In maintenance mode Patroni neither fails over nor touches PostgreSQL.
+    """
+    token = base64.b64encode(f"patroni:{creds.patroni_api}".encode()).decode()
+    for region in REGIONS:  # any live node accepts the change for the cluster
+        request = urllib.request.Request(  # noqa: S310 (http only)
+            f"{topology.patroni_url(region)}/config",
+            data=json.dumps({"pause": paused}).encode(),
+            headers={"Authorization": f"Basic {token}", "Content-Type": "application/json"},
+            method="PATCH",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=5):  # noqa: S310
+                return
+        except (urllib.error.URLError, OSError):
+            continue
+    raise SandboxError("no Patroni node accepted the maintenance-mode change")
+
+
+def in_maintenance(topology: Topology, site: str) -> bool:
+    """True when the node in `site` runs with maintenance mode on."""
+    state = node_state(topology, site)
+    return bool(state and state.get("pause"))
+
+
+def synchronous_mode(topology: Topology) -> bool:
+    """Whether the cluster runs with Patroni's synchronous_mode (from GET /config)."""
+    for region in REGIONS:
+        answer = get(f"{topology.patroni_url(region)}/config")
+        if answer is not None and answer[0] == 200 and isinstance(answer[1], dict):
+            return bool(answer[1].get("synchronous_mode"))
+    raise SandboxError("no Patroni node answered GET /config")

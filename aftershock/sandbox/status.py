@@ -99,7 +99,8 @@ def collect(topology: Topology, creds: Credentials) -> list[Row]:
         health = "healthy" if cache.healthy(topology, region, creds) else "down"
         rows.append(Row("redis", region, f"{topology.address(region)}:{REDIS_PORT}", "-", health))
     for region in REGIONS:
-        answer = get(f"{topology.shop_url(region)}/health/readiness")
+        # Readiness may take its own 1 s per dependency to say "no": wait longer.
+        answer = get(f"{topology.shop_url(region)}/health/readiness", timeout=3.0)
         if answer is None:
             health, detail = "down", ""
         else:

@@ -1,0 +1,42 @@
+"""Cache faults: each region's Redis.
+
+Chaos Toolkit actions: each dispatches to the target the configuration names.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chaoslib.types import Configuration, Secrets
+
+from aftershock.faults.target import run
+
+__all__ = ["kill_cache", "pause_cache", "start_cache", "unpause_cache"]
+
+
+def kill_cache(
+    region: str, configuration: Configuration = None, secrets: Secrets = None
+) -> dict[str, Any]:
+    """SIGKILL the Redis of `region`."""
+    return run("kill_cache", configuration, region=region)
+
+
+def start_cache(
+    region: str, configuration: Configuration = None, secrets: Secrets = None
+) -> dict[str, Any]:
+    """Start the Redis of `region` and wait until it answers; idempotent."""
+    return run("start_cache", configuration, region=region)
+
+
+def pause_cache(
+    region: str, ms: int, configuration: Configuration = None, secrets: Secrets = None
+) -> dict[str, Any]:
+    """Freeze all clients of the Redis of `region` for `ms` milliseconds."""
+    return run("pause_cache", configuration, region=region, ms=ms)
+
+
+def unpause_cache(
+    region: str, configuration: Configuration = None, secrets: Secrets = None
+) -> dict[str, Any]:
+    """End `pause_cache` early; idempotent."""
+    return run("unpause_cache", configuration, region=region)

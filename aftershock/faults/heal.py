@@ -1,0 +1,21 @@
+"""Undo every fault the ledger holds: the action a rollback or an operator calls."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chaoslib.types import Configuration, Secrets
+
+from aftershock.faults.target import FaultNotSupported, sandbox, target_name
+
+__all__ = ["heal_all"]
+
+
+def heal_all(configuration: Configuration = None, secrets: Secrets = None) -> list[dict[str, Any]]:
+    """Undo every recorded fault, newest first; a no-op when nothing is recorded."""
+    target = target_name(configuration)
+    if target != "local":
+        raise FaultNotSupported(f"heal_all is not supported by target {target} yet")
+    from aftershock.targets.local import heal_all as heal_local
+
+    return heal_local(sandbox(configuration))

@@ -1,0 +1,61 @@
+"""Cache faults on the sandbox: each region's Redis."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import redis
+
+from aftershock.sandbox import cache
+from aftershock.sandbox.errors import SandboxError
+from aftershock.sandbox.processes import kill_pids
+from aftershock.sandbox.state import load_credentials
+from aftershock.sandbox.topology import REGIONS, Topology
+from aftershock.targets.local.common import check_choice, daemon_pid, forget, record, start_daemon
+
+MAX_PAUSE_MS = 600_000
+
+
+def kill_cache(topology: Topology, region: str) -> dict[str, Any]:
+    """SIGKILL the region's Redis (carts and cached catalog are lost, as in a real crash)."""
+    check_choice(region, REGIONS)
+    entry = record(topology, "kill_cache", {"region": region}, f"the {region} cache is killed")
+    pid = daemon_pid(topology, f"redis-{region}")
+    if pid:
+        kill_pids([pid])
+    return {"fault": "kill_cache", "id": entry.id, "region": region, "killed_pid": pid}
+
+
+def start_cache(topology: Topology, region: str) -> dict[str, Any]:
+    """Start the region's Redis if it is not running; wait for PING. Idempotent."""
+    check_choice(region, REGIONS)
+    creds = load_credentials(topology)
+    pid = start_daemon(topology, f"redis-{region}", lambda: cache.healthy(topology, region, creds))
+    forget(topology, "kill_cache", {"region": region})
+    return {"fault": "start_cache", "region": region, "pid": pid}
+
+
+def pause_cache(topology: Topology, region: str, ms: int) -> dict[str, Any]:
+    """Freeze the region's Redis clients for `ms` milliseconds (CLIENT PAUSE ALL)."""
+    check_choice(region, REGIONS)
+    if not 1 <= int(ms) <= MAX_PAUSE_MS:
+        raise SandboxError(f"ms must be between 1 and {MAX_PAUSE_MS}, not {ms}")
+    entry = record(topology, "pause_cache", {"region": region}, f"the {region} cache is paused")
+    with cache.client(topology, region, load_credentials(topology)) as conn:
+        conn.execute_command("CLIENT", "PAUSE", int(ms), "ALL")
+    return {"fault": "pause_cache", "id": entry.id, "region": region, "ms": int(ms),
+            "until": time.time() + int(ms) / 1000}  # fmt: skip
+
+
+def unpause_cache(topology: Topology, region: str) -> dict[str, Any]:
+    """End a CLIENT PAUSE early; idempotent (also when Redis is down)."""
+    check_choice(region, REGIONS)
+    unpaused = False
+    try:
+        with cache.client(topology, region, load_credentials(topology)) as conn:
+            unpaused = bool(conn.execute_command("CLIENT", "UNPAUSE"))
+    except redis.RedisError:
+        pass  # a Redis that is down is not paused either
+    forget(topology, "pause_cache", {"region": region})
+    return {"fault": "unpause_cache", "region": region, "unpaused": unpaused}
