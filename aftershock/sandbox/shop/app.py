@@ -11,6 +11,8 @@ from typing import Any
 import psycopg
 import redis.asyncio as aioredis
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -24,7 +26,9 @@ from aftershock.sandbox.shop.config import ShopConfig
 from aftershock.sandbox.shop.errors import ApiError, Unavailable
 from aftershock.sandbox.shop.metrics import MetricsMiddleware, ShopMetrics
 
-READINESS_TIMEOUT = 1.0
+# Each dependency gets half a second: the whole answer stays inside the
+# edge's 1 s check timeout even when both dependencies hang.
+READINESS_TIMEOUT = 0.5
 
 
 @dataclass
@@ -36,6 +40,7 @@ class Dependencies:
     writes: AsyncConnectionPool
     reads: AsyncConnectionPool
     cache: aioredis.Redis
+    breaker: catalog.CacheBreaker
 
 
 def deps(request: Request) -> Dependencies:
@@ -51,14 +56,15 @@ async def list_products(request: Request) -> JSONResponse:
     d = deps(request)
     limit = _query_int(request, "limit", 20, 1, 100)
     offset = _query_int(request, "offset", 0, 0, 10_000_000)
-    items = await catalog.page(d.reads, d.cache, d.metrics, limit, offset)
+    items = await catalog.page(d.reads, d.cache, d.breaker, d.metrics, limit, offset)
     return served({"items": items, "limit": limit, "offset": offset}, 200, d.config.region)
 
 
 async def get_product(request: Request) -> JSONResponse:
     d = deps(request)
     pid = validation.product_id(request.path_params["product_id"])
-    return served(await catalog.product(d.reads, d.cache, d.metrics, pid), 200, d.config.region)
+    item = await catalog.product(d.reads, d.cache, d.breaker, d.metrics, pid)
+    return served(item, 200, d.config.region)
 
 
 async def add_to_cart(request: Request) -> JSONResponse:
@@ -67,7 +73,7 @@ async def add_to_cart(request: Request) -> JSONResponse:
     product_id, quantity = validation.cart_item(
         await validation.read_json(request, d.config.max_body_bytes)
     )
-    await catalog.product(d.reads, d.cache, d.metrics, product_id)  # 404 if unknown
+    await catalog.product(d.reads, d.cache, d.breaker, d.metrics, product_id)  # 404 if unknown
     items = await carts.add(d.cache, d.metrics, cart_id, product_id, quantity)
     return served({"cart_id": cart_id, "items": items}, 200, d.config.region)
 
@@ -206,10 +212,15 @@ def create_app(config: ShopConfig) -> Starlette:
             host=config.redis_host,
             port=config.redis_port,
             password=config.redis_password,
-            socket_timeout=1.0,
-            socket_connect_timeout=1.0,
+            socket_timeout=0.5,
+            socket_connect_timeout=0.5,
+            # No client-side retries: a dead cache must cost a request
+            # milliseconds, not seconds of backoff (the breaker does the rest).
+            retry=Retry(NoBackoff(), 0),
         )
-        app.state.deps = Dependencies(config, shop_metrics, writes, reads, cache)
+        app.state.deps = Dependencies(
+            config, shop_metrics, writes, reads, cache, catalog.CacheBreaker()
+        )
         try:
             yield
         finally:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -17,33 +19,62 @@ PRODUCT_TTL = 30
 PAGE_TTL = 10
 
 
+@dataclass
+class CacheBreaker:
+    """After a cache failure, skip the cache for a while instead of failing every request slowly."""
+
+    cooldown: float = 2.0
+    open_until: float = 0.0
+
+    def closed(self) -> bool:
+        return time.monotonic() >= self.open_until
+
+    def trip(self) -> None:
+        self.open_until = time.monotonic() + self.cooldown
+
+
 async def cached(
-    cache: aioredis.Redis, metrics: ShopMetrics, key: str
+    cache: aioredis.Redis, breaker: CacheBreaker, metrics: ShopMetrics, key: str
 ) -> dict[str, Any] | list[Any] | None:
-    """The cached JSON under `key`, or None on a miss or when Redis fails."""
+    """The cached JSON under `key`, or None on a miss, a failure or an open breaker."""
+    if not breaker.closed():
+        return None
     try:
         raw = await cache.get(key)
     except RedisError:
         metrics.cache_errors.labels("get").inc()
+        breaker.trip()
         return None
     return json.loads(raw) if raw else None
 
 
 async def remember(
-    cache: aioredis.Redis, metrics: ShopMetrics, key: str, value: Any, ttl: int
+    cache: aioredis.Redis,
+    breaker: CacheBreaker,
+    metrics: ShopMetrics,
+    key: str,
+    value: Any,
+    ttl: int,
 ) -> None:
+    if not breaker.closed():
+        return
     try:
         await cache.set(key, json.dumps(value), ex=ttl)
     except RedisError:
         metrics.cache_errors.labels("set").inc()
+        breaker.trip()
 
 
 async def product(
-    pool: AsyncConnectionPool, cache: aioredis.Redis, metrics: ShopMetrics, product_id: int
+    pool: AsyncConnectionPool,
+    cache: aioredis.Redis,
+    breaker: CacheBreaker,
+    metrics: ShopMetrics,
+    product_id: int,
 ) -> dict[str, Any]:
     """One product; 404 when it does not exist."""
     key = f"product:{product_id}"
-    hit = await cached(cache, metrics, key)
+    hit = await cached(cache, breaker, metrics, key)
     if isinstance(hit, dict):
         return hit
     rows = await _query(
@@ -55,20 +86,21 @@ async def product(
     if not rows:
         raise ApiError(404, "unknown_product", f"no product {product_id}")
     item = _as_product(rows[0])
-    await remember(cache, metrics, key, item, PRODUCT_TTL)
+    await remember(cache, breaker, metrics, key, item, PRODUCT_TTL)
     return item
 
 
 async def page(
     pool: AsyncConnectionPool,
     cache: aioredis.Redis,
+    breaker: CacheBreaker,
     metrics: ShopMetrics,
     limit: int,
     offset: int,
 ) -> list[Any]:
     """A page of the catalog in id order."""
     key = f"products:{offset}:{limit}"
-    hit = await cached(cache, metrics, key)
+    hit = await cached(cache, breaker, metrics, key)
     if isinstance(hit, list):
         return hit
     rows = await _query(
@@ -78,7 +110,7 @@ async def page(
         (limit, offset),
     )
     items = [_as_product(row) for row in rows]
-    await remember(cache, metrics, key, items, PAGE_TTL)
+    await remember(cache, breaker, metrics, key, items, PAGE_TTL)
     return items
 
 

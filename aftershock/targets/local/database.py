@@ -157,7 +157,10 @@ def resume_replication_replay(topology: Topology, region: str) -> dict[str, Any]
             conn.execute("SELECT pg_wal_replay_resume()")
             resumed = True
     postgres.set_maintenance(topology, load_credentials(topology), paused=False)
-    _wait(lambda: not postgres.in_maintenance(topology, region), "end of maintenance mode")
+    _wait(
+        lambda: not any(postgres.in_maintenance(topology, r) for r in REGIONS),
+        "the end of maintenance mode on every node",
+    )
     forget(topology, "pause_replication_replay", {"region": region})
     return {"fault": "resume_replication_replay", "region": region, "resumed": resumed}
 

@@ -1,0 +1,113 @@
+"""Observing a sandbox from outside, for the fault tests: reachability, transfers, wholeness."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+from aftershock.sandbox import haproxy, postgres
+from aftershock.sandbox.state import load_credentials
+from aftershock.sandbox.topology import REGIONS, Topology
+from aftershock.targets.local import heal_all, ledger
+
+CONNECT = """
+import socket, sys
+try:
+    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=float(sys.argv[3])).close()
+except OSError:
+    sys.exit(1)
+"""
+
+SINK = """
+import socket, sys
+server = socket.create_server((sys.argv[1], int(sys.argv[2])))
+print("listening", flush=True)
+conn, _ = server.accept()
+while conn.recv(65536):
+    pass
+conn.sendall(b"done")
+"""
+
+SEND = """
+import socket, sys, time
+payload = b"x" * int(sys.argv[3])
+began = time.monotonic()
+conn = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=60)
+conn.sendall(payload)
+conn.shutdown(socket.SHUT_WR)
+assert conn.recv(4) == b"done"
+print(time.monotonic() - began)
+"""
+
+TRANSFER_PORT = 9099
+
+
+def in_namespace(topology: Topology, site: str | None, code: str, *args: str) -> list[str]:
+    """The command that runs Python `code` inside `site`'s namespace (root namespace: None)."""
+    prefix = ["ip", "netns", "exec", topology.netns(site)] if site else []
+    return [*prefix, sys.executable, "-c", code, *args]
+
+
+def reachable(topology: Topology, site: str | None, host: str, port: int, timeout=1.0) -> bool:
+    """Can a TCP connection be opened from `site` (None: the root namespace) to host:port?"""
+    command = in_namespace(topology, site, CONNECT, host, str(port), str(timeout))
+    return subprocess.run(command, check=False, timeout=timeout + 10).returncode == 0
+
+
+def transfer_seconds(topology: Topology, source: str, target: str, size: int) -> float:
+    """Seconds to push `size` bytes over TCP from `source`'s namespace to `target`'s."""
+    address = topology.address(target)
+    sink = subprocess.Popen(
+        in_namespace(topology, target, SINK, address, str(TRANSFER_PORT)),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert sink.stdout is not None
+        assert sink.stdout.readline().strip() == "listening"
+        sent = subprocess.run(
+            in_namespace(topology, source, SEND, address, str(TRANSFER_PORT), str(size)),
+            capture_output=True, text=True, timeout=120, check=True,
+        )  # fmt: skip
+        return float(sent.stdout.strip())
+    finally:
+        sink.kill()
+        sink.wait()
+
+
+def wait_for(check: Callable[[], bool], timeout: float = 60.0, what: str = "") -> float:
+    """Poll until `check()` holds; return the seconds it took."""
+    began = time.monotonic()
+    while True:
+        try:
+            if check():
+                return time.monotonic() - began
+        except Exception:  # noqa: BLE001, S110 - a failing observation means "not yet"
+            pass
+        assert time.monotonic() - began < timeout, f"not true after {timeout} s: {what or check}"
+        time.sleep(0.1)
+
+
+def edge_state(topology: Topology, region: str) -> str | None:
+    return haproxy.server_states(topology).get((f"shop-{region}", region))
+
+
+def make_whole(topology: Topology) -> None:
+    """Heal every fault and wait until the sandbox is as booted: taiwan leads, all ready."""
+    heal_all(topology)
+    assert ledger(topology).entries() == []
+    wait_for(lambda: postgres.leader(topology) is not None, what="a leader")
+    if postgres.leader(topology) != "taiwan":
+        wait_for(lambda: postgres.role_check(topology, "taiwan", "sync"), what="taiwan sync")
+        status, message = postgres.request_leader_change(
+            topology, load_credentials(topology), "switchover", candidate="taiwan",
+            leader=postgres.leader(topology),
+        )  # fmt: skip
+        assert status == 200, message
+        wait_for(lambda: postgres.leader(topology) == "taiwan", what="taiwan leads again")
+    wait_for(lambda: postgres.role_check(topology, "tokyo", "sync"), what="tokyo sync replica")
+    wait_for(
+        lambda: all(edge_state(topology, r) == "UP" for r in REGIONS), what="both shops at the edge"
+    )
