@@ -21,14 +21,13 @@ from aftershock.cli_common import (
     out,
     require_state,
 )
-from aftershock.cli_fault import fault_app
+from aftershock.cli_fault import fault_app, heal_and_report
 from aftershock.sandbox import lifecycle
 from aftershock.sandbox import status as sandbox_status
 from aftershock.sandbox.endpoints import describe
 from aftershock.sandbox.options import SandboxOptions
 from aftershock.sandbox.state import load_credentials
 from aftershock.sandbox.topology import DEFAULT_NAME, DEFAULT_STATE_ROOT, Topology
-from aftershock.targets import local
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 sandbox_app = typer.Typer(
@@ -123,12 +122,8 @@ def reap(
 @sandbox_app.command()
 def heal(name: NameOption = DEFAULT_NAME, state_root: StateRootOption = DEFAULT_STATE_ROOT) -> None:
     """Undo every fault recorded in the sandbox's fault ledger."""
-    with operator_errors():
-        topology = require_state(name, state_root)
-        undone = local.heal_all(topology)
-        for item in undone:
-            out().print(f"healed: {json.dumps(item)}")
-        out().print(f"{len(undone)} fault(s) healed" if undone else "no fault to heal")
+    with operator_errors("heal stopped half-way: run it again"):
+        heal_and_report(require_state(name, state_root))
 
 
 @sandbox_app.command()

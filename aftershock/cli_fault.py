@@ -23,7 +23,7 @@ from aftershock.cli_common import (
 )
 from aftershock.faults.target import target_name
 from aftershock.sandbox.errors import SandboxError
-from aftershock.sandbox.topology import DEFAULT_NAME, DEFAULT_STATE_ROOT
+from aftershock.sandbox.topology import DEFAULT_NAME, DEFAULT_STATE_ROOT, Topology
 from aftershock.targets import local
 
 fault_app = typer.Typer(no_args_is_help=True, help="Inject, heal and list faults by hand.")
@@ -105,11 +105,15 @@ def heal(
     with operator_errors("heal stopped half-way: run it again"):
         if not all_faults:
             raise SandboxError("say --all: `aftershock fault heal --all` undoes every fault")
-        topology = require_state(name, state_root)
-        undone = local.heal_all(topology)
-        for item in undone:
-            out().print(f"healed: {json.dumps(item)}", markup=False)
-        out().print(f"{len(undone)} fault(s) healed" if undone else "no fault to heal")
+        heal_and_report(require_state(name, state_root))
+
+
+def heal_and_report(topology: Topology) -> None:
+    """Undo every recorded fault and print each undo."""
+    undone = local.heal_all(topology)
+    for item in undone:
+        out().print(f"healed: {json.dumps(item)}", markup=False)
+    out().print(f"{len(undone)} fault(s) healed" if undone else "no fault to heal")
 
 
 @fault_app.command("list")

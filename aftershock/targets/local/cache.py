@@ -9,10 +9,15 @@ import redis
 
 from aftershock.sandbox import cache
 from aftershock.sandbox.errors import SandboxError
-from aftershock.sandbox.processes import kill_pids
 from aftershock.sandbox.state import load_credentials
 from aftershock.sandbox.topology import REGIONS, Topology
-from aftershock.targets.local.common import check_choice, daemon_pid, forget, record, start_daemon
+from aftershock.targets.local.common import (
+    check_choice,
+    forget,
+    kill_daemon,
+    record,
+    start_daemon,
+)
 
 MAX_PAUSE_MS = 600_000
 
@@ -20,11 +25,7 @@ MAX_PAUSE_MS = 600_000
 def kill_cache(topology: Topology, region: str) -> dict[str, Any]:
     """SIGKILL the region's Redis (carts and cached catalog are lost, as in a real crash)."""
     check_choice(region, REGIONS)
-    entry = record(topology, "kill_cache", {"region": region}, f"the {region} cache is killed")
-    pid = daemon_pid(topology, f"redis-{region}")
-    if pid:
-        kill_pids([pid])
-    return {"fault": "kill_cache", "id": entry.id, "region": region, "killed_pid": pid}
+    return kill_daemon(topology, "kill_cache", region, f"redis-{region}")
 
 
 def start_cache(topology: Topology, region: str) -> dict[str, Any]:

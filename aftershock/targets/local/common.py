@@ -7,7 +7,7 @@ from typing import Any
 
 from aftershock.faults.ledger import Entry, Ledger
 from aftershock.sandbox.errors import SandboxError
-from aftershock.sandbox.processes import is_alive, respawn
+from aftershock.sandbox.processes import is_alive, kill_pids, respawn
 from aftershock.sandbox.readiness import wait_until
 from aftershock.sandbox.state import registry
 from aftershock.sandbox.topology import Topology
@@ -100,3 +100,12 @@ def daemon_pid(topology: Topology, name: str) -> int | None:
     if entry and is_alive(entry.pid, entry.starttime):
         return entry.pid
     return None
+
+
+def kill_daemon(topology: Topology, fault: str, region: str, daemon: str) -> dict[str, Any]:
+    """Record `fault`, then SIGKILL the registered `daemon` and its process group."""
+    entry = record(topology, fault, {"region": region}, f"{daemon} is killed")
+    pid = daemon_pid(topology, daemon)
+    if pid:
+        kill_pids([pid])
+    return {"fault": fault, "id": entry.id, "region": region, "killed_pid": pid}

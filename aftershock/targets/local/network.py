@@ -140,16 +140,24 @@ def _shape_both(topology: Topology, pair: dict[str, str], leaf: list[str]) -> No
         raise
 
 
+def _shape_link(
+    topology: Topology, fault: str, pair: dict[str, str], leaf: list[str]
+) -> dict[str, Any]:
+    """Record and apply one shaping fault on a link; one shaping per link at a time."""
+    other = "delay_link" if fault == "throttle_link" else "throttle_link"
+    busy = f"{pair['a']}-{pair['b']} is shaped"
+    entry = record(topology, fault, pair, busy, conflicts=(other,))
+    act_or_forget(topology, entry, lambda: _shape_both(topology, pair, leaf))
+    return {"fault": fault, "id": entry.id, **pair}
+
+
 def throttle_link(topology: Topology, a: str, b: str, kbit: int) -> dict[str, Any]:
     """Limit traffic between `a` and `b` to `kbit` kbit/s each way (tbf)."""
     pair = _pair(a, b)
     if not 1 <= int(kbit) <= MAX_KBIT:
         raise SandboxError(f"kbit must be between 1 and {MAX_KBIT}, not {kbit}")
-    busy = f"{pair['a']}-{pair['b']} is shaped"
-    entry = record(topology, "throttle_link", pair, busy, conflicts=("delay_link",))
     leaf = ["tbf", "rate", f"{int(kbit)}kbit", "burst", "32kbit", "latency", "400ms"]
-    act_or_forget(topology, entry, lambda: _shape_both(topology, pair, leaf))
-    return {"fault": "throttle_link", "id": entry.id, **pair, "kbit": int(kbit)}
+    return _shape_link(topology, "throttle_link", pair, leaf) | {"kbit": int(kbit)}
 
 
 def unthrottle_link(topology: Topology, a: str, b: str) -> dict[str, Any]:
@@ -166,11 +174,8 @@ def delay_link(topology: Topology, a: str, b: str, ms: int) -> dict[str, Any]:
     pair = _pair(a, b)
     if not 1 <= int(ms) <= MAX_DELAY_MS:
         raise SandboxError(f"ms must be between 1 and {MAX_DELAY_MS}, not {ms}")
-    busy = f"{pair['a']}-{pair['b']} is shaped"
-    entry = record(topology, "delay_link", pair, busy, conflicts=("throttle_link",))
     leaf = ["netem", "delay", f"{int(ms)}ms"]
-    act_or_forget(topology, entry, lambda: _shape_both(topology, pair, leaf))
-    return {"fault": "delay_link", "id": entry.id, **pair, "ms": int(ms)}
+    return _shape_link(topology, "delay_link", pair, leaf) | {"ms": int(ms)}
 
 
 def undelay_link(topology: Topology, a: str, b: str) -> dict[str, Any]:

@@ -5,19 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from aftershock.sandbox import shops
-from aftershock.sandbox.processes import kill_pids
 from aftershock.sandbox.topology import REGIONS, Topology
-from aftershock.targets.local.common import check_choice, daemon_pid, forget, record, start_daemon
+from aftershock.targets.local.common import check_choice, forget, kill_daemon, start_daemon
 
 
 def kill_shop(topology: Topology, region: str) -> dict[str, Any]:
     """SIGKILL the region's shop (its whole process group)."""
     check_choice(region, REGIONS)
-    entry = record(topology, "kill_shop", {"region": region}, f"the {region} shop is killed")
-    pid = daemon_pid(topology, f"shop-{region}")
-    if pid:
-        kill_pids([pid])
-    return {"fault": "kill_shop", "id": entry.id, "region": region, "killed_pid": pid}
+    return kill_daemon(topology, "kill_shop", region, f"shop-{region}")
 
 
 def start_shop(topology: Topology, region: str) -> dict[str, Any]:
