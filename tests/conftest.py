@@ -7,8 +7,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from sandbox_probes import diagnostics, make_whole
+
 from aftershock.sandbox import lifecycle, preflight
-from aftershock.sandbox.errors import PreflightError
+from aftershock.sandbox.errors import PreflightError, SandboxError
 from aftershock.sandbox.topology import Topology
 
 SHARED_SANDBOX = "tshared"
@@ -32,6 +34,29 @@ def shared_sandbox() -> Iterator[Topology]:
         yield topology
     finally:
         lifecycle.down(topology)
+
+
+@pytest.fixture
+def whole_sandbox(shared_sandbox: Topology) -> Iterator[Topology]:
+    """The shared sandbox, made whole again after the test, or rebuilt when it cannot be.
+
+    A test that leaves the sandbox broken fails its own teardown with the
+    diagnostics attached; the sandbox is then booted afresh so one broken
+    test costs one error, not an error in every test after it.
+    """
+    yield shared_sandbox
+    try:
+        make_whole(shared_sandbox)
+    except (AssertionError, SandboxError) as exc:
+        report = diagnostics(shared_sandbox)
+        kept = lifecycle.keep_logs(shared_sandbox)
+        lifecycle.down(shared_sandbox)
+        lifecycle.up(shared_sandbox)
+        pytest.fail(
+            f"the sandbox was not whole after the test ({exc}); rebuilt it. "
+            f"Logs kept in {kept}.\n{report}",
+            pytrace=False,
+        )
 
 
 @pytest.fixture

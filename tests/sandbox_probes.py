@@ -7,7 +7,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from aftershock.sandbox import haproxy, postgres
+from aftershock.sandbox import haproxy, postgres, status
 from aftershock.sandbox.state import load_credentials
 from aftershock.sandbox.topology import REGIONS, Topology
 from aftershock.targets.local import heal_all, ledger
@@ -111,3 +111,20 @@ def make_whole(topology: Topology) -> None:
     wait_for(
         lambda: all(edge_state(topology, r) == "UP" for r in REGIONS), what="both shops at the edge"
     )
+
+
+def diagnostics(topology: Topology, log_lines: int = 25) -> str:
+    """What an engineer reads first when the sandbox is not whole: status, ledger, Patroni logs."""
+    parts: list[str] = []
+    try:
+        rows = status.collect(topology, load_credentials(topology))
+        parts.append("\n".join(" | ".join(vars(row).values()) for row in rows))
+    except Exception as exc:  # noqa: BLE001 - diagnostics must not hide the real failure
+        parts.append(f"status unavailable: {exc}")
+    parts.append(f"ledger: {[e.fault for e in ledger(topology).entries()]}")
+    for region in REGIONS:
+        log = topology.log_path(f"patroni-{region}")
+        if log.exists():
+            tail = log.read_text(errors="replace").splitlines()[-log_lines:]
+            parts.append(f"--- {log} (last {len(tail)} lines)\n" + "\n".join(tail))
+    return "\n".join(parts)

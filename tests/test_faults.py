@@ -50,10 +50,9 @@ AFTERSHOCK = str(Path(sys.executable).with_name("aftershock"))
 
 
 @pytest.fixture
-def sandbox(shared_sandbox: Topology) -> Iterator[Topology]:
-    """The shared sandbox, made whole again after the test."""
-    yield shared_sandbox
-    make_whole(shared_sandbox)
+def sandbox(whole_sandbox: Topology) -> Topology:
+    """The shared sandbox; `whole_sandbox` makes it whole (or rebuilds it) afterwards."""
+    return whole_sandbox
 
 
 def _served_by(topology: Topology, count: int) -> Counter[str]:

@@ -133,6 +133,11 @@ def config(topology: Topology, site: str, creds: Credentials, replication: str) 
             # A spread checkpoint makes a replica's first clone wait minutes
             # once the leader has written anything; the sandbox wants it now.
             "basebackup": [{"checkpoint": "fast"}],
+            # A sandbox replica holds nothing the leader lacks: when it cannot
+            # rewind onto the new timeline, re-clone it rather than leave the
+            # region down for good (a production cluster would page instead).
+            "remove_data_directory_on_rewind_failure": True,
+            "remove_data_directory_on_diverged_timelines": True,
         },
         "tags": {"nofailover": False, "noloadbalance": False, "clonefrom": False},
     }
