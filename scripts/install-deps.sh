@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
-  postgresql-15 patroni etcd-server etcd-client haproxy redis-server
+  postgresql-15 etcd-server etcd-client haproxy redis-server
   nftables iproute2 util-linux python3-venv wrk
 )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+import subprocess
 from pathlib import Path
 
 from aftershock.sandbox.errors import PreflightError
@@ -22,7 +23,6 @@ REQUIRED_COMMANDS = {
     "redis-server": "redis-server",
 }
 REQUIRED_FILES = {
-    PATRONI_BIN: "patroni",
     PG_BIN_DIR / "postgres": "postgresql-15",
 }
 REQUIRED_USERS = ("postgres", "etcd", "redis", "haproxy")
@@ -62,6 +62,25 @@ def check_packages() -> None:
         )
 
 
+def check_patroni() -> None:
+    """Patroni runs as postgres from the project's virtualenv: postgres must be able to."""
+    if not PATRONI_BIN.exists():
+        raise PreflightError(f"Patroni is not installed in {PATRONI_BIN.parent}: run `make deps`")
+    probe = ["setpriv", "--reuid=postgres", "--regid=postgres", "--clear-groups", "--",
+             str(PATRONI_BIN), "--version"]  # fmt: skip
+    try:
+        done = subprocess.run(probe, capture_output=True, timeout=30, check=False, cwd="/")
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise PreflightError(f"cannot run Patroni as postgres: {exc}") from None
+    if done.returncode != 0:
+        raise PreflightError(
+            f"the postgres user cannot run {PATRONI_BIN}: make the checkout and its "
+            "virtualenv readable by other users (chmod o+rX on them and o+x on each parent "
+            "directory), or clone the project outside a private home directory"
+        )
+
+
 def check_all() -> None:
     check_privileges()
     check_packages()
+    check_patroni()
