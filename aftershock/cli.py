@@ -22,6 +22,7 @@ from aftershock.cli_common import (
     require_state,
 )
 from aftershock.cli_fault import fault_app, heal_and_report
+from aftershock.cli_load import load
 from aftershock.sandbox import lifecycle
 from aftershock.sandbox import status as sandbox_status
 from aftershock.sandbox.endpoints import describe
@@ -35,6 +36,7 @@ sandbox_app = typer.Typer(
 )
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(fault_app, name="fault")
+app.command()(load)
 
 
 def _interrupt(signum: int, frame: object) -> None:

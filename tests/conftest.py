@@ -6,7 +6,6 @@ import zlib
 from collections.abc import Iterator
 
 import pytest
-
 from sandbox_probes import diagnostics, make_whole
 
 from aftershock.sandbox import lifecycle, preflight

@@ -14,14 +14,12 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from sandbox_probes import (
     edge_state,
-    make_whole,
     reachable,
     transfer_seconds,
     wait_for,

@@ -1,0 +1,255 @@
+"""The operation history and the request timeline: one record format, written durably.
+
+Every checkout the load makes is an *operation*: an ``invoke`` record, then
+exactly one completion with the same ``id``:
+
+- ``ok``: the shop acknowledged the order (``value.order_id``); it must exist.
+- ``fail``: definitely not applied (a 4xx answer, or the connection was
+  refused before the request left): it must not exist.
+- ``info``: unknown (timeout, reset, 5xx after sending): it may or may not
+  exist, and a checker may not assume either.
+
+The ``id`` is the checkout's Idempotency-Key, so a checker can match history
+to the orders table without trusting any answer the shop gave. Client retries
+reuse the key and stay inside one operation; each attempt appears in the
+timeline instead, which holds every request (time, route, status, latency,
+the region that served it).
+
+Both files are JSON Lines: appended to memory, written, flushed and fsynced as
+one batch every 50 ms, so a SIGKILLed writer loses at most 100 ms (the
+promise; half of it is margin for a flusher greenlet that wakes late on a
+busy gevent hub) and a torn last line is the only damage a reader can meet
+(it is skipped and counted). `bench/load_throughput.py` measures the cost.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HISTORY_FILE = "history.jsonl"
+TIMELINE_FILE = "timeline.jsonl"
+FLUSH_INTERVAL = 0.05
+LOSS_PROMISE = 0.1  # the most a SIGKILL may cost, in seconds of records
+
+INVOKE = "invoke"
+OK = "ok"
+FAIL = "fail"
+INFO = "info"
+COMPLETIONS = (OK, FAIL, INFO)
+
+
+def invoke(op_id: str, process: str, op: str, value: Any = None) -> dict[str, Any]:
+    """The record that opens operation `op_id` (call it before the first attempt)."""
+    return {"t": time.time(), "type": INVOKE, "id": op_id, "process": process, "op": op,
+            "value": value}  # fmt: skip
+
+
+def complete(kind: str, op_id: str, process: str, op: str, value: Any = None) -> dict[str, Any]:
+    """The one record that closes operation `op_id`: `ok`, `fail` or `info`."""
+    if kind not in COMPLETIONS:
+        raise ValueError(f"a completion is one of {COMPLETIONS}, not {kind!r}")
+    return {"t": time.time(), "type": kind, "id": op_id, "process": process, "op": op,
+            "value": value}  # fmt: skip
+
+
+def request(
+    started: float, route: str, status: int, ms: float, region: str | None, geo: str | None
+) -> dict[str, Any]:
+    """One timeline entry: a single HTTP request as the client saw it (status 0: no answer)."""
+    return {"t": round(started, 4), "route": route, "status": status, "ms": round(ms, 2),
+            "region": region, "geo": geo}  # fmt: skip
+
+
+class BatchWriter:
+    """Append-only JSON Lines file, written in batches at least every `interval` seconds.
+
+    `append` only touches a list; a background thread (a greenlet under
+    Locust's gevent) writes, flushes and fsyncs the batch. `close` writes what
+    is left. Safe to call from several threads or greenlets.
+    """
+
+    def __init__(self, path: Path, interval: float = FLUSH_INTERVAL) -> None:
+        self.path = path
+        self.interval = interval
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = path.open("a", encoding="utf-8")
+        self._pending: list[dict[str, Any]] = []
+        self._pending_lock = threading.Lock()  # held only to append or swap the list
+        self._file_lock = threading.Lock()  # held while a batch is written
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"flush {path.name}", daemon=True)
+        self._thread.start()
+
+    def append(self, record: dict[str, Any]) -> None:
+        with self._pending_lock:
+            self._pending.append(record)
+
+    def extend(self, records: Iterable[dict[str, Any]]) -> None:
+        with self._pending_lock:
+            self._pending.extend(records)
+
+    def flush(self) -> None:
+        """Write, flush and fsync everything appended so far."""
+        with self._file_lock:
+            with self._pending_lock:
+                batch, self._pending = self._pending, []
+            if not batch or self._file.closed:
+                return
+            self._file.write("".join(json.dumps(r, separators=(",", ":")) + "\n" for r in batch))
+            self._file.flush()
+            os.fsync(self._file.fileno())
+
+    def close(self) -> None:
+        """Stop the flusher and write the rest; idempotent."""
+        self._stop.set()
+        self.flush()
+        with self._file_lock:
+            self._file.close()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.flush()
+
+
+@dataclass
+class Records:
+    """What a reader found in a JSON Lines file."""
+
+    records: list[dict[str, Any]]
+    torn: int = 0  # unparseable lines (at most the last one, after a crash)
+
+
+def read(path: Path) -> Records:
+    """Every record of a history or timeline file; a torn line is counted, not fatal."""
+    found = Records([])
+    if not path.exists():
+        return found
+    with path.open(encoding="utf-8", errors="replace") as lines:
+        for line in lines:
+            if not line.strip():
+                continue
+            try:
+                found.records.append(json.loads(line))
+            except json.JSONDecodeError:
+                found.torn += 1
+    return found
+
+
+@dataclass
+class Operation:
+    """One operation as the history tells it."""
+
+    id: str
+    invoke: dict[str, Any]
+    completion: dict[str, Any] | None = None
+
+    @property
+    def outcome(self) -> str:
+        """ok / fail / info; an operation never completed (writer killed) counts as info."""
+        return self.completion["type"] if self.completion else INFO
+
+
+@dataclass
+class Shape:
+    """The operations of a history and every way in which it is malformed."""
+
+    operations: dict[str, Operation] = field(default_factory=dict)
+    pending: list[str] = field(default_factory=list)  # invoked, never completed
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def well_formed(self) -> bool:
+        return not self.problems
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for op in self.operations.values() if op.outcome == outcome)
+
+
+def operations(records: Iterable[dict[str, Any]]) -> Shape:
+    """Pair invokes with completions and say what does not fit.
+
+    Malformed: a record without id or with an unknown type, a second invoke
+    of one id, a completion without an earlier invoke, a second completion,
+    an `ok` without an order id. An invoke with no completion is `pending`,
+    not malformed: that is what a killed client leaves.
+    """
+    shape = Shape()
+    for number, record in enumerate(records, start=1):
+        kind, op_id = record.get("type"), record.get("id")
+        if not isinstance(op_id, str) or kind not in (INVOKE, *COMPLETIONS):
+            shape.problems.append(f"record {number}: needs a string id and a known type: {record}")
+        elif kind == INVOKE:
+            if op_id in shape.operations:
+                shape.problems.append(f"record {number}: {op_id} invoked twice")
+            else:
+                shape.operations[op_id] = Operation(op_id, record)
+        elif op_id not in shape.operations:
+            shape.problems.append(f"record {number}: {kind} for {op_id} before any invoke")
+        elif shape.operations[op_id].completion is not None:
+            shape.problems.append(f"record {number}: {op_id} completed twice")
+        else:
+            if kind == OK and not _order_id(record):
+                shape.problems.append(f"record {number}: ok for {op_id} without an order id")
+            shape.operations[op_id].completion = record
+    shape.pending = [i for i, op in shape.operations.items() if op.completion is None]
+    return shape
+
+
+def acknowledged(shape: Shape) -> Iterator[tuple[str, int]]:
+    """(idempotency key, order id) of every operation the shop acknowledged."""
+    for op in shape.operations.values():
+        if op.completion is not None and op.completion["type"] == OK:
+            yield op.id, int(_order_id(op.completion))
+
+
+def _order_id(record: dict[str, Any]) -> Any:
+    value = record.get("value")
+    return value.get("order_id") if isinstance(value, dict) else None
+
+
+# How one attempt of an operation ended, as far as the client can know.
+APPLIED = "applied"  # 200/201 with an order id
+NOT_APPLIED = "not_applied"  # a 4xx answer, or refused before the request left
+UNKNOWN = "unknown"  # timeout, reset, 5xx: the shop may have committed it
+
+
+def attempt_result(status: int, refused: bool = False) -> str:
+    """Classify one HTTP attempt: `status` 0 means no answer came back.
+
+    A 5xx is unknown, not a failure: the order may have been committed before
+    the answer broke (the shop, the edge or the network can fail after it).
+    """
+    if refused:
+        return NOT_APPLIED
+    if status in (200, 201):
+        return APPLIED
+    if 400 <= status < 500:
+        return NOT_APPLIED
+    return UNKNOWN
+
+
+def worth_retrying(status: int, refused: bool = False) -> bool:
+    """Retry with the same key when the answer was unknown, refused or rate-limited."""
+    return refused or status == 429 or attempt_result(status) == UNKNOWN
+
+
+def settle(results: Iterable[str]) -> str:
+    """The operation's completion from its attempts' results, in order.
+
+    ok if any attempt was applied; fail only if every attempt was definitely
+    not applied; otherwise info. One unknown attempt makes a later refusal
+    unknown too: the earlier request may still commit.
+    """
+    seen = list(results)
+    if APPLIED in seen:
+        return OK
+    if seen and all(result == NOT_APPLIED for result in seen):
+        return FAIL
+    return INFO

@@ -1,0 +1,279 @@
+"""Locust as a subprocess: start a load, stop it for certain, summarize what it recorded.
+
+The harness never imports locust (it monkey-patches the whole process with
+gevent): Locust runs as `python -m locust` in its own session, and what it
+leaves in the run directory (history, timeline, log, CSV stats) is read back
+from disk. A registry file in the state root names the running Locust by
+PID and start time, so `stop_load` finds it from any process, also after the
+one that started it was killed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from chaoslib.types import Configuration, Secrets
+
+from aftershock import history
+from aftershock.sandbox.errors import SandboxError
+from aftershock.sandbox.processes import is_alive, start_time
+from aftershock.sandbox.state import info_path
+from aftershock.schedules import SCHEDULES
+from aftershock.timeline import window
+
+__all__ = ["start_load", "stop_load"]
+
+LOCUSTFILE = Path(__file__).resolve().parents[1] / "loadtests" / "locustfile.py"
+SHAPES = ("none", *SCHEDULES)
+STOP_GRACE = 15.0  # seconds Locust gets to stop its users and write its files
+LOG_FILE = "locust.log"
+
+
+class LoadError(SandboxError):
+    """A load run that cannot start, or that Locust refused."""
+
+
+@dataclass(frozen=True)
+class LoadSettings:
+    """One Locust run: where it points, how hard, for how long, where evidence goes."""
+
+    host: str
+    run_dir: Path
+    users: int = 20
+    spawn_rate: float = 10.0
+    shape: str = "steady"
+    duration: float = 60.0
+    processes: int = 1
+    think_time: str = "1,3"
+    task_weights: str = "list=30,product=45,cart=15,checkout=10"
+    products: int = 1000
+    run_id: str = ""
+
+    def validate(self) -> None:
+        """Raise LoadError on the first bad value, before anything starts."""
+        if not self.host.startswith(("http://", "https://")):
+            raise LoadError(f"host must be an http(s) URL, not {self.host!r}")
+        if not 1 <= self.users <= 100_000:
+            raise LoadError(f"users must be between 1 and 100000, not {self.users}")
+        if not self.spawn_rate > 0:
+            raise LoadError(f"spawn rate must be above 0, not {self.spawn_rate}")
+        if self.shape not in SHAPES:
+            raise LoadError(f"shape must be one of {', '.join(SHAPES)}, not {self.shape!r}")
+        if not 1 <= self.duration <= 7 * 24 * 3600:
+            raise LoadError(f"duration must be 1 s to 7 days, not {self.duration} s")
+        if not 1 <= self.processes <= 64:
+            raise LoadError(f"processes must be between 1 and 64, not {self.processes}")
+        if not LOCUSTFILE.exists():
+            raise LoadError(f"the locustfile is missing: {LOCUSTFILE}")
+
+    def command(self) -> list[str]:
+        """The Locust command line for these settings."""
+        command = [
+            sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
+            "--host", self.host, "-u", str(self.users), "-r", str(self.spawn_rate),
+            "-t", f"{round(self.duration)}s", "--stop-timeout", "5",
+            "--csv", str(self.run_dir / "locust"), "--logfile", str(self.run_dir / LOG_FILE),
+            "--exit-code-on-error", "0", "--only-summary",
+            "--run-dir", str(self.run_dir), "--think-time", self.think_time,
+            "--task-weights", self.task_weights, "--products", str(self.products),
+        ]  # fmt: skip
+        if self.shape != "none":
+            command += ["--shape", self.shape]
+        if self.run_id:
+            command += ["--run-id", self.run_id]
+        if self.processes > 1:
+            command += ["--processes", str(self.processes)]
+        return command
+
+
+@dataclass(frozen=True)
+class LoadRun:
+    """A Locust that was started: enough to find, watch and stop it from any process."""
+
+    pid: int
+    starttime: int
+    run_dir: str
+    host: str
+    started: float
+
+    def alive(self) -> bool:
+        return is_alive(self.pid, self.starttime)
+
+
+def default_run_dir(root: Path = Path("results")) -> Path:
+    return root / f"load-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
+
+
+def registry_path(state_root: Path, label: str) -> Path:
+    """Where the running load for `label` (a sandbox name, or a host label) is written down."""
+    return state_root / "loads" / f"{label}.json"
+
+
+def running(registry: Path) -> LoadRun | None:
+    """The load the registry names, if it still runs."""
+    try:
+        run = LoadRun(**json.loads(registry.read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
+    return run if run.alive() else None
+
+
+def launch(settings: LoadSettings, registry: Path) -> tuple[LoadRun, subprocess.Popen[bytes]]:
+    """Start Locust in its own session and write it down; refuses a second load per registry."""
+    settings.validate()
+    if (current := running(registry)) is not None:
+        raise LoadError(
+            f"a load already runs (pid {current.pid}, {current.run_dir}): "
+            "stop it first (`aftershock load --stop` or the stop_load action)"
+        )
+    if (settings.run_dir / history.HISTORY_FILE).exists():
+        raise LoadError(f"{settings.run_dir} already holds a run's history: pick a new run dir")
+    settings.run_dir.mkdir(parents=True, exist_ok=True)
+    settings_doc = {**asdict(settings), "run_dir": str(settings.run_dir)}
+    (settings.run_dir / "load.json").write_text(json.dumps(settings_doc, indent=2))
+    with (settings.run_dir / "locust.out").open("ab") as output:
+        process = subprocess.Popen(
+            settings.command(), stdout=output, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+    began = start_time(process.pid)
+    run = LoadRun(process.pid, began or 0, str(settings.run_dir), settings.host, time.time())
+    registry.parent.mkdir(parents=True, exist_ok=True)
+    registry.write_text(json.dumps(asdict(run)))
+    return run, process
+
+
+def stop(registry: Path, grace: float = STOP_GRACE) -> dict[str, Any]:
+    """Stop the load the registry names: SIGTERM, wait, then SIGKILL its group. Idempotent."""
+    run = running(registry)
+    registry.unlink(missing_ok=True)
+    if run is None:
+        return {"stopped": False, "reason": "no load was running"}
+    # SIGTERM to the master only: it stops its workers and writes its files.
+    with contextlib.suppress(ProcessLookupError):  # it ended on its own
+        os.kill(run.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while run.alive() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    killed = run.alive()
+    with contextlib.suppress(ProcessLookupError):  # it ended on its own
+        os.killpg(run.pid, signal.SIGKILL)  # workers, and the master if it hung
+    return {"stopped": True, "pid": run.pid, "run_dir": run.run_dir, "sigkilled": killed}
+
+
+def summarize(run_dir: Path) -> dict[str, Any]:
+    """What the run recorded: operations by outcome, requests, errors, p95, well-formedness."""
+    found = history.read(run_dir / history.HISTORY_FILE)
+    shape = history.operations(found.records)
+    requests = history.read(run_dir / history.TIMELINE_FILE).records
+    times = [float(r["t"]) for r in requests if "t" in r]
+    span = (max(times) - min(times)) if len(times) > 1 else 0.0
+    stats = window(requests, span)
+    return {
+        "run_dir": str(run_dir),
+        "operations": len(shape.operations),
+        "ok": shape.count(history.OK),
+        "fail": shape.count(history.FAIL),
+        "info": shape.count(history.INFO),
+        "pending": len(shape.pending),
+        "malformed": len(shape.problems),
+        "torn_lines": found.torn,
+        "requests": stats.requests,
+        "errors": stats.errors,
+        "rps": round(stats.rps, 1),
+        "p95_ms": stats.p95_ms,
+    }
+
+
+def sandbox_host(state_root: Path, name: str) -> tuple[str, int]:
+    """The edge URL and catalog size of a sandbox that is up."""
+    from aftershock.sandbox.topology import Topology
+
+    topology = Topology(name, state_root)
+    path = info_path(topology)
+    if not path.exists():
+        raise LoadError(f"sandbox {name} is not up: run `aftershock sandbox up --name {name}`")
+    info = json.loads(path.read_text())
+    return topology.edge_url, int(info.get("options", {}).get("products", 1000))
+
+
+# Chaos Toolkit activities ---------------------------------------------------
+
+
+def start_load(
+    users: int = 20,
+    spawn_rate: float = 10.0,
+    shape: str = "steady",
+    duration: int = 60,
+    run_dir: str = "",
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> dict[str, Any]:
+    """Run Locust against the target for `duration` seconds and return what it recorded.
+
+    Blocks until the run ends (or `stop_load` ends it): use it as a
+    background activity (`"background": true`) beside the faults. The host
+    is `aftershock_host` from the configuration, else the sandbox's edge;
+    evidence goes to `run_dir` (default `results/load-<time>`).
+    """
+    settings, registry = _settings(users, spawn_rate, shape, duration, run_dir, configuration)
+    run, process = launch(settings, registry)
+    try:
+        code = process.wait(timeout=settings.duration + 120)
+    except subprocess.TimeoutExpired:
+        stop(registry)
+        code = process.wait()
+    finally:
+        if running(registry) is None:
+            registry.unlink(missing_ok=True)
+    return {**summarize(settings.run_dir), "exit_code": code, "pid": run.pid}
+
+
+def stop_load(configuration: Configuration = None, secrets: Secrets = None) -> dict[str, Any]:
+    """Stop the load `start_load` runs for this target; safe twice and when none runs."""
+    state_root, label = _registry_key(configuration)
+    return stop(registry_path(state_root, label))
+
+
+def _registry_key(configuration: dict[str, Any] | None) -> tuple[Path, str]:
+    from aftershock.sandbox.topology import DEFAULT_NAME, DEFAULT_STATE_ROOT
+
+    cfg = configuration or {}
+    state_root = Path(str(cfg.get("aftershock_state_root", DEFAULT_STATE_ROOT)))
+    return state_root, str(cfg.get("aftershock_sandbox", DEFAULT_NAME))
+
+
+def _settings(
+    users: int,
+    spawn_rate: float,
+    shape: str,
+    duration: float,
+    run_dir: str,
+    configuration: dict[str, Any] | None,
+) -> tuple[LoadSettings, Path]:
+    cfg = configuration or {}
+    state_root, label = _registry_key(configuration)
+    host = str(cfg.get("aftershock_host", ""))
+    products = int(cfg.get("aftershock_products", 1000))
+    if not host:
+        host, products = sandbox_host(state_root, label)
+    settings = LoadSettings(
+        host=host,
+        run_dir=Path(run_dir) if run_dir else default_run_dir(),
+        users=int(users),
+        spawn_rate=float(spawn_rate),
+        shape=shape,
+        duration=float(duration),
+        products=products,
+    )
+    return settings, registry_path(state_root, label)

@@ -1,0 +1,266 @@
+"""Production-shaped shoppers for the two-region shop.
+
+Browse-heavy (list, product, cart, checkout), 60 % of users in Taiwan
+(`X-Geo: TW`) and 40 % in Japan (`X-Geo: JP`), with think time. A checkout
+sends an Idempotency-Key and retries on a timeout, a reset or a 5xx with the
+same key, as real clients do; with `--run-dir` every checkout becomes an
+operation in `history.jsonl` and every request a line of `timeline.jsonl`
+(formats: `aftershock.history`).
+
+    locust -f loadtests/locustfile.py --host http://127.18.X.1:8080
+    locust -f loadtests/locustfile.py --host URL --headless -u 50 -t 2m \\
+        --shape spike --run-dir results/adhoc
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import gevent
+from locust import FastHttpUser, events, task
+from locust.env import Environment
+from recording import Recorder
+from shapes import SHAPES, requested
+
+from aftershock import history
+
+DEFAULT_WEIGHTS = "list=30,product=45,cart=15,checkout=10"
+# --task-weights names -> the Shopper method that does it
+TASKS = {
+    "list": "list_products",
+    "product": "view_product",
+    "cart": "fill_cart",
+    "checkout": "checkout",
+}
+RETRY_BACKOFF = 0.2  # seconds before the first retry; doubles each time
+
+
+@events.init_command_line_parser.add_listener
+def _options(parser: Any) -> None:
+    group = parser.add_argument_group("aftershock")
+    group.add_argument("--run-dir", default="", help="Write history.jsonl and timeline.jsonl here")
+    group.add_argument(
+        "--shape",
+        default="none",
+        choices=["none", *SHAPES],
+        help="Load shape; -u is the peak, -t the length",
+    )
+    group.add_argument(
+        "--task-weights", default=DEFAULT_WEIGHTS, help=f"Task mix, e.g. {DEFAULT_WEIGHTS}"
+    )
+    group.add_argument("--think-time", default="1,3", help="Seconds between tasks: min,max")
+    group.add_argument("--products", type=int, default=1000, help="Catalog size (ids 1..N)")
+    group.add_argument(
+        "--checkout-attempts",
+        type=int,
+        default=4,
+        help="Attempts per checkout, the same key each time",
+    )
+    group.add_argument(
+        "--request-timeout",
+        type=float,
+        default=5.0,
+        help="Seconds before a request counts as timed out",
+    )
+    group.add_argument(
+        "--run-id", default="", help="Prefix of every Idempotency-Key (default: random)"
+    )
+
+
+class Shopper(FastHttpUser):
+    """One shopper: browses, fills a cart, checks out; `geo` says where they are."""
+
+    abstract = True
+    geo = "TW"
+
+    def on_start(self) -> None:
+        options = self.environment.parsed_options
+        self.low, self.high = _think_time(options.think_time)
+        self.products = max(1, options.products)
+        self.attempts = max(1, options.checkout_attempts)
+        self.run_id = options.run_id
+        self.name = f"{self.geo.lower()}-{uuid.uuid4().hex[:8]}"
+        self.cart = f"{self.run_id}-{self.name}"
+        self.recorder: Recorder = self.environment.aftershock_recorder  # type: ignore[attr-defined]
+
+    def wait_time(self) -> float:
+        return random.uniform(self.low, self.high)  # noqa: S311 - think time, not crypto
+
+    def context(self) -> dict[str, Any]:
+        return {"geo": self.geo}
+
+    @task
+    def list_products(self) -> None:
+        offset = random.randrange(0, max(1, self.products - 20))  # noqa: S311
+        self.client.get(
+            f"/products?limit=20&offset={offset}", name="/products", headers=self._headers()
+        )
+
+    @task
+    def view_product(self) -> None:
+        self.client.get(
+            f"/products/{self._product()}", name="/products/[id]", headers=self._headers()
+        )
+
+    @task
+    def fill_cart(self) -> None:
+        item = {"product_id": self._product(), "quantity": 1}
+        self.client.post(
+            f"/carts/{self.cart}/items",
+            json=item,
+            name="/carts/[id]/items",
+            headers=self._headers(),
+        )
+        self.client.get(f"/carts/{self.cart}", name="/carts/[id]", headers=self._headers())
+
+    @task
+    def checkout(self) -> None:
+        """One operation: invoke, attempts with one key, exactly one completion (also if killed)."""
+        key = f"{self.run_id}-{uuid.uuid4().hex}"
+        items = [
+            {"product_id": p, "quantity": 1}
+            for p in random.sample(range(1, self.products + 1), min(3, self.products))
+        ]
+        self.recorder.history(history.invoke(key, self.name, "checkout", {"items": items}))
+        results: list[str] = []
+        value: dict[str, Any] = {}
+        try:
+            for attempt in range(self.attempts):
+                status, refused, body = self._order(key, items)
+                results.append(history.attempt_result(status, refused))
+                value = {"status": status, "attempts": attempt + 1}
+                if results[-1] == history.APPLIED and isinstance(body, dict) and "order_id" in body:
+                    value.update(order_id=body["order_id"], region=body.get("region"))
+                    break
+                if results[-1] == history.APPLIED:  # 2xx without an order id: say so, don't guess
+                    results[-1] = history.UNKNOWN
+                    value["error"] = "2xx without an order id"
+                if not history.worth_retrying(status, refused):
+                    break
+                gevent.sleep(RETRY_BACKOFF * 2**attempt)
+        finally:
+            # Runs on GreenletExit too (a stopping Locust kills users mid-task):
+            # every invoke gets its one completion.
+            outcome = history.settle(results)
+            self.recorder.history(history.complete(outcome, key, self.name, "checkout", value))
+
+    def _order(self, key: str, items: list[dict[str, int]]) -> tuple[int, bool, Any]:
+        headers = {**self._headers(), "Idempotency-Key": key}
+        with self.client.post(
+            "/orders", json={"items": items}, name="/orders", headers=headers, catch_response=True
+        ) as response:
+            error = getattr(response, "error", None)
+            refused = isinstance(error, ConnectionRefusedError)
+            status = response.status_code or 0
+            if status == 409:
+                response.success()  # out of stock is an answer, not an error of the platform
+            try:
+                body = response.json() if status else None
+            except ValueError:
+                body = None
+        return status, refused, body
+
+    def _product(self) -> int:
+        return random.randint(1, self.products)  # noqa: S311
+
+    def _headers(self) -> dict[str, str]:
+        return {"X-Geo": self.geo}
+
+
+class TaiwanShopper(Shopper):
+    weight = 3
+    geo = "TW"
+
+
+class JapanShopper(Shopper):
+    weight = 2
+    geo = "JP"
+
+
+_shape = requested(sys.argv, os.environ)
+if _shape is not None:
+    SelectedShape = _shape  # Locust runs the shape class it finds in this module
+
+
+@events.init.add_listener
+def _on_init(environment: Environment, **kwargs: Any) -> None:
+    options = environment.parsed_options
+    if options is None:  # imported by a tool, not run by Locust
+        return
+    weights = _weights(options.task_weights)
+    for shopper in (TaiwanShopper, JapanShopper):
+        shopper.tasks = [
+            getattr(shopper, method) for key, method in TASKS.items() for _ in range(weights[key])
+        ]
+        shopper.network_timeout = options.request_timeout
+        shopper.connection_timeout = min(options.request_timeout, 3.0)
+    if not options.run_id:
+        options.run_id = uuid.uuid4().hex[:8]
+    run_dir = Path(options.run_dir) if options.run_dir else None
+    recorder = Recorder(environment, run_dir)
+    environment.aftershock_recorder = recorder  # type: ignore[attr-defined]
+    if recorder.enabled:
+        environment.events.request.add_listener(_timeline_listener(recorder))
+
+
+def _timeline_listener(recorder: Recorder) -> Any:
+    """A request listener that puts every request, retries included, on the timeline."""
+
+    def on_request(
+        name: str,
+        response_time: float,
+        response: Any,
+        context: dict[str, Any],
+        start_time: float,
+        **kwargs: Any,
+    ) -> None:
+        status = getattr(response, "status_code", 0) or 0
+        headers = getattr(response, "headers", None)
+        region = headers.get("X-Served-By") if headers else None
+        recorder.timeline(
+            history.request(start_time, name, status, response_time, region, context.get("geo"))
+        )
+
+    return on_request
+
+
+@events.test_stop.add_listener
+def _on_test_stop(environment: Environment, **kwargs: Any) -> None:
+    recorder = getattr(environment, "aftershock_recorder", None)
+    if recorder is not None and recorder.shipping:
+        recorder.close()  # a worker's last batch goes out before it reports "stopped"
+
+
+@events.quitting.add_listener
+def _on_quitting(environment: Environment, **kwargs: Any) -> None:
+    recorder = getattr(environment, "aftershock_recorder", None)
+    if recorder is not None:
+        recorder.close()
+
+
+def _weights(text: str) -> dict[str, int]:
+    weights = dict.fromkeys(TASKS, 0)
+    for part in text.split(","):
+        name, _, number = part.partition("=")
+        if name.strip() not in weights or not number.strip().isdigit():
+            raise SystemExit(f"--task-weights: expected e.g. {DEFAULT_WEIGHTS}, got {text!r}")
+        weights[name.strip()] = int(number)
+    if not any(weights.values()):
+        raise SystemExit("--task-weights: at least one task needs a weight above 0")
+    return weights
+
+
+def _think_time(text: str) -> tuple[float, float]:
+    low, _, high = text.partition(",")
+    try:
+        bounds = float(low), float(high or low)
+    except ValueError:
+        raise SystemExit(f"--think-time: expected min,max seconds, got {text!r}") from None
+    if not 0 <= bounds[0] <= bounds[1]:
+        raise SystemExit(f"--think-time: need 0 <= min <= max, got {text!r}")
+    return bounds

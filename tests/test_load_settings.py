@@ -1,0 +1,105 @@
+"""Starting and stopping Locust without a sandbox: validation, the command, the registry."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from aftershock.cli_load import parse_duration
+from aftershock.load import LoadError, LoadSettings, registry_path, stop, stop_load
+
+AFTERSHOCK = str(Path(sys.executable).with_name("aftershock"))
+
+
+def settings(tmp_path: Path, **changes: object) -> LoadSettings:
+    base = {"host": "http://127.0.0.1:9", "run_dir": tmp_path / "run"}
+    return LoadSettings(**{**base, **changes})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"users": 0}, "users must be between"),
+        ({"spawn_rate": 0}, "spawn rate"),
+        ({"shape": "tsunami"}, "shape must be one of"),
+        ({"duration": 0}, "duration"),
+        ({"processes": 0}, "processes"),
+        ({"host": "127.0.0.1:8080"}, "http(s) URL"),
+    ],
+)
+def test_bad_settings_are_refused_before_anything_starts(
+    tmp_path: Path, changes: dict[str, object], message: str
+) -> None:
+    with pytest.raises(LoadError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        settings(tmp_path, **changes).validate()
+    assert not (tmp_path / "run").exists()
+
+
+def test_the_command_runs_our_locustfile_headless_with_the_shape_and_recording(
+    tmp_path: Path,
+) -> None:
+    command = settings(tmp_path, shape="spike", processes=2, run_id="abc").command()
+    assert command[:3] == [sys.executable, "-m", "locust"]
+    assert command[command.index("-f") + 1].endswith("loadtests/locustfile.py")
+    for flag, value in [("--shape", "spike"), ("--processes", "2"), ("--run-id", "abc"),
+                        ("--run-dir", str(tmp_path / "run")), ("-t", "60s")]:  # fmt: skip
+        assert command[command.index(flag) + 1] == value
+    assert "--headless" in command
+    assert "--shape" not in settings(tmp_path, shape="none").command()
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("90", 90), ("90s", 90), ("2m", 120), ("1h", 3600)])
+def test_durations_read_as_an_operator_writes_them(text: str, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+def test_a_nonsense_duration_is_refused() -> None:
+    with pytest.raises(LoadError, match="duration must look like"):
+        parse_duration("soon")
+
+
+def test_stop_is_harmless_when_nothing_runs(tmp_path: Path) -> None:
+    registry = registry_path(tmp_path, "x")
+    assert stop(registry) == {"stopped": False, "reason": "no load was running"}
+    config = {"aftershock_state_root": str(tmp_path), "aftershock_sandbox": "x"}
+    assert stop_load(config)["stopped"] is False
+    assert stop_load(config)["stopped"] is False
+
+
+def test_stop_ignores_a_registry_whose_process_is_gone(tmp_path: Path) -> None:
+    registry = registry_path(tmp_path, "x")
+    registry.parent.mkdir(parents=True)
+    registry.write_text(
+        json.dumps({"pid": 2**22 + 7, "starttime": 1, "run_dir": "r", "host": "h", "started": 0})
+    )
+    assert stop(registry)["stopped"] is False
+    assert not registry.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-u", "0", "--host", "http://127.0.0.1:9"], "users must be between"),
+        (["-t", "soon", "--host", "http://127.0.0.1:9"], "duration must look like"),
+        (["--shape", "tsunami", "--host", "http://127.0.0.1:9"], "shape must be one of"),
+        (["--name", "nosuch"], "sandbox nosuch is not up"),
+    ],
+)
+def test_bad_load_requests_are_one_line_and_start_nothing(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    run_dir = tmp_path / "run"
+    done = subprocess.run(
+        [AFTERSHOCK, "load", *args, "--run-dir", str(run_dir), "--state-root", str(tmp_path)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert message in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    assert not run_dir.exists()
+    assert not (tmp_path / "loads").exists()
