@@ -38,3 +38,20 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+
+# Patroni runs as the postgres user. When postgres cannot read this checkout
+# (a private home directory), it gets its own copy of the same pinned release
+# where it can; aftershock.sandbox.postgres.patroni_bin() decides which.
+if ! .venv/bin/python -c 'import sys
+from aftershock.sandbox.postgres import PROJECT_PATRONI, patroni_bin
+sys.exit(patroni_bin() != PROJECT_PATRONI)'; then
+  patroni_req=$(.venv/bin/python -c 'import tomllib
+deps = tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]
+print(next(d for d in deps if d.startswith("patroni")))')
+  psycopg_req=$(.venv/bin/python -c 'import tomllib
+deps = tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]
+print(next(d for d in deps if d.startswith("psycopg[")))')
+  echo "postgres cannot read $(pwd): installing $patroni_req in /opt/aftershock/patroni"
+  [ -x /opt/aftershock/patroni/bin/python ] || /usr/bin/python3 -m venv /opt/aftershock/patroni
+  /opt/aftershock/patroni/bin/pip install -q --disable-pip-version-check "$patroni_req" "$psycopg_req"
+fi

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
 import pytest
 
 from aftershock.sandbox import cache, haproxy, postgres
@@ -64,3 +69,26 @@ def test_haproxy_listens_only_on_the_sandbox_loopback() -> None:
 def test_haproxy_config_has_room_for_more_blocks() -> None:
     extra = "listen http-edge\n    bind 127.0.0.1:1\n"
     assert haproxy.render(TOPO, [extra]).endswith(extra)
+
+
+def test_patroni_comes_from_a_place_the_postgres_user_can_read() -> None:
+    readable = Path(tempfile.mkdtemp(dir="/tmp", prefix="aftershock-venv-"))
+    try:
+        readable.chmod(0o755)
+        assert postgres._others_can_read(readable)
+        readable.chmod(0o700)  # a private home directory
+        assert not postgres._others_can_read(readable)
+        inner = readable / "venv"
+        inner.mkdir(mode=0o755)
+        assert not postgres._others_can_read(inner), "a private parent hides the venv"
+    finally:
+        readable.chmod(0o755)
+        shutil.rmtree(readable)
+
+
+def test_patroni_is_a_release_with_the_etcd3_leader_key_compare_and_swap() -> None:
+    done = subprocess.run(
+        [str(postgres.patroni_bin()), "--version"], capture_output=True, text=True, check=True
+    )
+    version = tuple(int(part) for part in done.stdout.split()[-1].split(".")[:3])
+    assert (3, 0, 4) <= version < (3, 2, 0), done.stdout

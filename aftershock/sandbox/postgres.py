@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import json
+import stat
 import sys
 import urllib.error
 import urllib.request
@@ -50,7 +51,26 @@ PG_BIN_DIR = Path("/usr/lib/postgresql/15/bin")
 # from the new one: two primaries, acknowledged orders lost (found by
 # tests/test_load.py). 3.0.4 made that a compare-and-swap; 3.2 and newer
 # refuse a ttl below 20 s, which would triple every failover.
-PATRONI_BIN = Path(sys.executable).with_name("patroni")
+PROJECT_PATRONI = Path(sys.executable).with_name("patroni")
+# Where `make deps` installs the same Patroni when postgres cannot read the
+# checkout (a private home directory).
+SHARED_PATRONI = Path("/opt/aftershock/patroni/bin/patroni")
+
+
+def patroni_bin() -> Path:
+    """The Patroni the postgres user runs: the project's own when others can read it."""
+    if PROJECT_PATRONI.exists() and _others_can_read(Path(sys.prefix)):
+        return PROJECT_PATRONI
+    return SHARED_PATRONI if SHARED_PATRONI.exists() else PROJECT_PATRONI
+
+
+def _others_can_read(prefix: Path) -> bool:
+    """Every directory down to the virtualenv lets other users through, and it is readable."""
+    resolved = prefix.resolve()
+    if any(not d.stat().st_mode & stat.S_IXOTH for d in [resolved, *resolved.parents]):
+        return False
+    return bool(resolved.stat().st_mode & stat.S_IROTH)
+
 
 TTL = 7
 LOOP_WAIT = 1
@@ -166,7 +186,7 @@ def spec(topology: Topology, site: str, creds: Credentials, replication: str) ->
         netns=topology.netns(site),
         user=PG_USER,
         log=topology.log_path(f"patroni-{site}"),
-        argv=[str(PATRONI_BIN), str(cfg_path)],
+        argv=[str(patroni_bin()), str(cfg_path)],
         env={"HOME": str(home)},
     )
 

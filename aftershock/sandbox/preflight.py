@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 from aftershock.sandbox.errors import PreflightError
-from aftershock.sandbox.postgres import PATRONI_BIN, PG_BIN_DIR
+from aftershock.sandbox.postgres import PG_BIN_DIR, SHARED_PATRONI, patroni_bin
 
 CAP_NET_ADMIN = 12
 CAP_SYS_ADMIN = 21
@@ -64,19 +64,19 @@ def check_packages() -> None:
 
 def check_patroni() -> None:
     """Patroni runs as postgres from the project's virtualenv: postgres must be able to."""
-    if not PATRONI_BIN.exists():
-        raise PreflightError(f"Patroni is not installed in {PATRONI_BIN.parent}: run `make deps`")
+    patroni = patroni_bin()
+    if not patroni.exists():
+        raise PreflightError(f"Patroni is not installed in {patroni.parent}: run `make deps`")
     probe = ["setpriv", "--reuid=postgres", "--regid=postgres", "--clear-groups", "--",
-             str(PATRONI_BIN), "--version"]  # fmt: skip
+             str(patroni), "--version"]  # fmt: skip
     try:
         done = subprocess.run(probe, capture_output=True, timeout=30, check=False, cwd="/")
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise PreflightError(f"cannot run Patroni as postgres: {exc}") from None
     if done.returncode != 0:
         raise PreflightError(
-            f"the postgres user cannot run {PATRONI_BIN}: make the checkout and its "
-            "virtualenv readable by other users (chmod o+rX on them and o+x on each parent "
-            "directory), or clone the project outside a private home directory"
+            f"the postgres user cannot run {patroni}: run `make deps` as root (it installs "
+            f"Patroni in {SHARED_PATRONI.parents[1]} when postgres cannot read this checkout)"
         )
 
 
