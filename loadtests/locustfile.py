@@ -86,7 +86,8 @@ class Shopper(FastHttpUser):
         self.run_id = options.run_id
         self.name = f"{self.geo.lower()}-{uuid.uuid4().hex[:8]}"
         self.cart = f"{self.run_id}-{self.name}"
-        self.recorder: Recorder = self.environment.aftershock_recorder  # type: ignore[attr-defined]
+        recorder: Recorder = self.environment.aftershock_recorder  # type: ignore[attr-defined]
+        self.record = recorder.sink("history")
 
     def wait_time(self) -> float:
         return random.uniform(self.low, self.high)  # noqa: S311 - think time, not crypto
@@ -126,7 +127,7 @@ class Shopper(FastHttpUser):
             {"product_id": p, "quantity": 1}
             for p in random.sample(range(1, self.products + 1), min(3, self.products))
         ]
-        self.recorder.history(history.invoke(key, self.name, "checkout", {"items": items}))
+        self.record(history.invoke(key, self.name, "checkout", {"items": items}))
         results: list[str] = []
         value: dict[str, Any] = {}
         try:
@@ -147,7 +148,7 @@ class Shopper(FastHttpUser):
             # Runs on GreenletExit too (a stopping Locust kills users mid-task):
             # every invoke gets its one completion.
             outcome = history.settle(results)
-            self.recorder.history(history.complete(outcome, key, self.name, "checkout", value))
+            self.record(history.complete(outcome, key, self.name, "checkout", value))
 
     def _order(self, key: str, items: list[dict[str, int]]) -> tuple[int, bool, Any]:
         headers = {**self._headers(), "Idempotency-Key": key}
@@ -205,10 +206,10 @@ def _on_init(environment: Environment, **kwargs: Any) -> None:
     recorder = Recorder(environment, run_dir)
     environment.aftershock_recorder = recorder  # type: ignore[attr-defined]
     if recorder.enabled:
-        environment.events.request.add_listener(_timeline_listener(recorder))
+        environment.events.request.add_listener(_timeline_listener(recorder.sink("timeline")))
 
 
-def _timeline_listener(recorder: Recorder) -> Any:
+def _timeline_listener(record: Any) -> Any:
     """A request listener that puts every request, retries included, on the timeline."""
 
     def on_request(
@@ -219,11 +220,10 @@ def _timeline_listener(recorder: Recorder) -> Any:
         start_time: float,
         **kwargs: Any,
     ) -> None:
-        status = getattr(response, "status_code", 0) or 0
-        headers = getattr(response, "headers", None)
+        headers = response.headers
         region = headers.get("X-Served-By") if headers else None
-        recorder.timeline(
-            history.request(start_time, name, status, response_time, region, context.get("geo"))
+        record(
+            (start_time, name, response.status_code or 0, response_time, region, context.get("geo"))
         )
 
     return on_request

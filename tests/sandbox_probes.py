@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 
 from aftershock.sandbox import haproxy, postgres, status
+from aftershock.sandbox.network import namespace_pids
+from aftershock.sandbox.postgres import PG_BIN_DIR
+from aftershock.sandbox.processes import kill_pids
 from aftershock.sandbox.state import load_credentials
 from aftershock.sandbox.topology import REGIONS, Topology
-from aftershock.targets.local import heal_all, ledger
+from aftershock.targets.local import database, heal_all, ledger
 
 CONNECT = """
 import socket, sys
@@ -100,17 +104,51 @@ def make_whole(topology: Topology) -> None:
     assert ledger(topology).entries() == []
     wait_for(lambda: postgres.leader(topology) is not None, what="a leader")
     if postgres.leader(topology) != "taiwan":
-        wait_for(lambda: postgres.role_check(topology, "taiwan", "sync"), what="taiwan sync")
+        rejoin(topology, "taiwan")
         status, message = postgres.request_leader_change(
             topology, load_credentials(topology), "switchover", candidate="taiwan",
             leader=postgres.leader(topology),
         )  # fmt: skip
         assert status == 200, message
         wait_for(lambda: postgres.leader(topology) == "taiwan", what="taiwan leads again")
-    wait_for(lambda: postgres.role_check(topology, "tokyo", "sync"), what="tokyo sync replica")
+    rejoin(topology, "tokyo")
     wait_for(
         lambda: all(edge_state(topology, r) == "UP" for r in REGIONS), what="both shops at the edge"
     )
+
+
+def rejoin(topology: Topology, region: str, patience: float = 30.0) -> None:
+    """Wait for `region` to be the sync replica; restart its node once if it is wedged.
+
+    Patroni 3.1 can wedge an old leader that demoted itself while cut off
+    from etcd: on reconnection it starts a second postmaster, pg_rewind fails
+    on the running one, and the re-clone cannot bind the port the stray
+    (setsid, outside Patroni's process group) still holds. Seen about once in
+    three isolate-under-load runs. A restart of the node clears it; the test
+    that caused it has already passed or failed on its own checks.
+    """
+    synced = lambda: postgres.role_check(topology, region, "sync")  # noqa: E731
+    try:
+        wait_for(synced, timeout=patience, what=f"{region} sync replica")
+        return
+    except AssertionError:
+        print(f"\n[repair] {region} not a sync replica after {patience:.0f} s: restarting its node")
+    database.stop_db_node(topology, region)
+    postmaster = str(PG_BIN_DIR / "postgres")
+    strays = [
+        pid for pid in namespace_pids(topology.netns(region))
+        if _exe(pid) == postmaster
+    ]  # fmt: skip
+    kill_pids(strays)
+    database.start_db_node(topology, region)
+    wait_for(synced, what=f"{region} sync replica after a node restart")
+
+
+def _exe(pid: int) -> str:
+    try:
+        return os.readlink(f"/proc/{pid}/exe")
+    except OSError:
+        return ""
 
 
 def diagnostics(topology: Topology, log_lines: int = 25) -> str:

@@ -182,3 +182,31 @@ def test_records_are_one_json_object_per_line(tmp_path: Path) -> None:
     lines = (tmp_path / "h.jsonl").read_text().splitlines()
     assert len(lines) == 1
     assert json.loads(lines[0])["value"]["items"][0]["product_id"] == 1
+
+
+def test_timeline_lines_are_valid_json_even_for_odd_strings(tmp_path: Path) -> None:
+    line = history.request(1795433769.123456, "/orders", 201, 12.3456, 'tai"wan\n', None)
+    assert json.loads(line) == {
+        "t": 1795433769.1235, "route": "/orders", "status": 201, "ms": 12.35,
+        "region": 'tai"wan\n', "geo": None,
+    }  # fmt: skip
+    writer = history.BatchWriter(tmp_path / "t.jsonl")
+    writer.append(line)
+    writer.append({"n": 1})
+    writer.close()
+    assert [r.get("route", r.get("n")) for r in history.read(tmp_path / "t.jsonl").records] == [
+        "/orders",
+        1,
+    ]
+
+
+def test_a_timeline_writer_encodes_queued_tuples_at_flush(tmp_path: Path) -> None:
+    writer = history.BatchWriter(tmp_path / "t.jsonl", encode=history.request)
+    writer.append((1.5, "/products", 0, 5000.0, None, "JP"))
+    writer.append([2.5, "/orders", 503, 3.0, "tokyo", "JP"])  # as shipped from a worker
+    writer.close()
+    records = history.read(tmp_path / "t.jsonl").records
+    assert [(r["route"], r["status"], r["region"]) for r in records] == [
+        ("/products", 0, None),
+        ("/orders", 503, "tokyo"),
+    ]
