@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from sandbox_probes import wait_for
 
-from aftershock import history
+from aftershock import checkers, history
 from aftershock.load import (
     LoadSettings,
     launch,
@@ -128,12 +128,19 @@ def test_isolating_taiwan_mid_run_gives_unknowns_and_no_unbacked_ok(
         and isolated_at - 1 <= op.invoke["t"] <= restored_at
     ]  # fmt: skip
     assert troubled, "no checkout noticed a region being cut off"
-    assert_acknowledged_orders_exist(shape, orders_of_run(whole_sandbox, settings.run_id))
+    orders = orders_of_run(whole_sandbox, settings.run_id)
+    assert_acknowledged_orders_exist(shape, orders)
+    records = history.read(settings.run_dir / history.HISTORY_FILE).records
+    integrity = checkers.order_integrity(records, [(k, v[0]) for k, v in orders.items()])
+    assert integrity.valid is True, integrity.reason
+    timeline = history.read(settings.run_dir / history.TIMELINE_FILE).records
+    rto = checkers.recovery_time(timeline, isolated_at)
     with capsys.disabled():
         print(
             f"\n[measured] taiwan isolated 12 s under load: ok {shape.count('ok')}, "
             f"info {shape.count('info')}, fail {shape.count('fail')}; "
-            f"{len(troubled)} unknown/failed during the outage; every ok is an order"
+            f"{len(troubled)} unknown/failed during the outage; every ok is an order; "
+            f"customer-side recovery: {rto.reason} ({integrity.reason})"
         )
 
 

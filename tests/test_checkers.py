@@ -1,0 +1,197 @@
+"""The pure checkers: each passes honest evidence and fails, or says unknown, on broken evidence."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from aftershock import checkers, history
+from aftershock.checkers import UNKNOWN, Result, compose, order_integrity, recovery_time
+
+
+def run_history(outcomes: dict[str, str]) -> tuple[list[dict[str, object]], dict[str, int]]:
+    """A history where op i ended as outcomes[key], and the order ids the shop gave the oks."""
+    records: list[dict[str, object]] = []
+    ids: dict[str, int] = {}
+    for number, (key, outcome) in enumerate(sorted(outcomes.items()), start=1):
+        records.append(history.invoke(key, "p", "checkout"))
+        value = {"order_id": number} if outcome == history.OK else {}
+        if outcome == history.OK:
+            ids[key] = number
+        if outcome != "pending":
+            records.append(history.complete(outcome, key, "p", "checkout", value))
+    return records, ids
+
+
+outcome_maps = st.dictionaries(
+    st.text("abcdef0123456789", min_size=4, max_size=8),
+    st.sampled_from([history.OK, history.FAIL, history.INFO]),
+    max_size=40,
+)
+
+
+@given(outcome_maps, st.data())
+@settings(max_examples=150, deadline=None)
+def test_an_honest_database_is_valid(outcomes: dict[str, str], data: st.DataObject) -> None:
+    records, ids = run_history(outcomes)
+    infos = [k for k, o in outcomes.items() if o == history.INFO]
+    applied = data.draw(st.lists(st.sampled_from(infos), unique=True)) if infos else []
+    final = [(k, i) for k, i in ids.items()] + [(k, 1000 + n) for n, k in enumerate(applied)]
+    result = order_integrity(records, final)
+    assert result.valid is True, result
+    assert sorted(result.details["recovered"]) == sorted(applied)
+    assert result.details["acknowledged"] == len(ids)
+
+
+@given(outcome_maps, st.data())
+@settings(max_examples=150, deadline=None)
+def test_deleted_acknowledged_orders_are_exactly_the_lost_ones(
+    outcomes: dict[str, str], data: st.DataObject
+) -> None:
+    records, ids = run_history(outcomes)
+    if not ids:
+        return
+    deleted = data.draw(st.lists(st.sampled_from(sorted(ids)), min_size=1, unique=True))
+    final = [(k, i) for k, i in ids.items() if k not in deleted]
+    result = order_integrity(records, final)
+    assert result.valid is False
+    assert result.details["lost"] == sorted(deleted)
+    assert "lost" in result.reason
+
+
+def test_two_orders_under_one_key_are_duplicated() -> None:
+    records, ids = run_history({"k1": history.OK, "k2": history.OK})
+    result = order_integrity(records, [("k1", ids["k1"]), ("k2", ids["k2"]), ("k2", 99)])
+    assert result.valid is False
+    assert result.details["duplicated"] == ["k2"]
+
+
+def test_an_order_nobody_invoked_is_unexpected() -> None:
+    records, ids = run_history({"k1": history.OK})
+    result = order_integrity(records, [("k1", ids["k1"]), ("intruder", 5)])
+    assert result.valid is False
+    assert result.details["unexpected"] == ["intruder"]
+
+
+def test_a_definite_failure_that_was_applied_is_caught() -> None:
+    records, _ = run_history({"k1": history.FAIL})
+    result = order_integrity(records, [("k1", 3)])
+    assert result.valid is False
+    assert result.details["failed_but_present"] == ["k1"]
+
+
+def test_an_ok_under_another_order_id_is_lost() -> None:
+    records, ids = run_history({"k1": history.OK})
+    assert order_integrity(records, [("k1", ids["k1"] + 1)]).details["lost"] == ["k1"]
+
+
+@pytest.mark.parametrize(
+    ("mangle", "torn"),
+    [
+        (lambda r: [*r[:-1], {"type": "ok", "id": r[-1]["id"]}], 0),  # ok without order id
+        (lambda r: [*r, r[0]], 0),  # an invoke repeated
+        (lambda r: [{"garbage": True}, *r], 0),
+        (lambda r: r, 1),  # a torn line in the file
+    ],
+)
+def test_a_corrupt_or_torn_history_is_unknown_never_valid(mangle, torn: int) -> None:
+    records, ids = run_history({"k1": history.OK, "k2": history.OK})
+    result = order_integrity(mangle(records), list(ids.items()), torn=torn)
+    assert result.valid == UNKNOWN
+    assert "cannot be judged" in result.reason
+
+
+def test_unexplained_orders_after_a_killed_writer_are_unknown() -> None:
+    records, ids = run_history({"k1": history.OK, "k2": "pending"})
+    result = order_integrity(records, [*ids.items(), ("k2", 7), ("k3", 8)])
+    assert result.valid == UNKNOWN
+    assert result.details["unexpected"] == ["k3"]
+
+
+def timeline(
+    start: float, seconds: float, rate: int, outage: tuple[float, float] | None
+) -> list[dict[str, object]]:
+    """`rate` requests/s for `seconds`; requests inside `outage` (absolute times) fail."""
+    rows = []
+    for n in range(int(seconds * rate)):
+        t = start + n / rate
+        failed = outage is not None and outage[0] <= t < outage[1]
+        rows.append({"t": t, "status": 0 if failed else 200, "ms": 5.0, "region": "tokyo"})
+    return rows
+
+
+@given(
+    st.floats(min_value=0.0, max_value=3.0),
+    st.floats(min_value=0.5, max_value=20.0),
+    st.sampled_from([20, 100, 400]),
+)
+@settings(max_examples=100, deadline=None)
+def test_recovery_time_lands_within_a_tenth_of_the_outage(
+    lead: float, outage: float, rate: int
+) -> None:
+    fault = 1000.0
+    rows = timeline(fault - 5, 5 + lead + outage + 10, rate, (fault + lead, fault + lead + outage))
+    result = recovery_time(rows, fault)
+    assert result.valid is True, result
+    assert lead + outage - checkers.STEP <= result.details["seconds"] <= lead + outage + 0.2
+
+
+def test_recovery_time_is_unknown_when_traffic_never_recovers_or_is_absent() -> None:
+    fault = 1000.0
+    down = recovery_time(timeline(fault, 10, 50, (fault, fault + 100)), fault)
+    assert down.valid == UNKNOWN
+    assert "never recovered" in down.reason
+    assert recovery_time(timeline(fault - 10, 5, 50, None), fault).valid == UNKNOWN
+
+
+def test_recovery_time_is_unknown_when_traffic_is_too_thin_to_place_it() -> None:
+    fault = 1000.0
+    rows = timeline(fault, 3, 50, (fault, fault + 3))  # outage, then silence,
+    rows += timeline(fault + 8, 5, 50, None)  # then traffic comes back
+    result = recovery_time(rows, fault)
+    assert result.valid == UNKNOWN
+    assert "too thin" in result.reason
+
+
+def test_recovery_time_against_a_target() -> None:
+    fault = 1000.0
+    rows = timeline(fault, 20, 100, (fault, fault + 6))
+    assert recovery_time(rows, fault, target=300).valid is True
+    late = recovery_time(rows, fault, target=5)
+    assert late.valid is False
+    assert "beyond" in late.reason
+
+
+def test_availability_budget_split_and_latency_judge_the_timeline() -> None:
+    rows = timeline(0, 10, 100, (2.0, 2.1))  # 10 of 1000 requests fail
+    assert checkers.availability(rows, slo=0.99).valid is True
+    assert checkers.availability(rows, slo=0.999).valid is False
+    assert checkers.error_budget_used(rows, slo=0.99).details["used"] == pytest.approx(1.0)
+    assert checkers.error_budget_used(rows, slo=0.999).valid is False
+    split = [{**r, "region": "taiwan" if i % 5 < 3 else "tokyo"} for i, r in enumerate(rows)]
+    assert checkers.traffic_split(split, {"taiwan": 0.6, "tokyo": 0.4}).valid is True
+    assert checkers.traffic_split(rows, {"taiwan": 0.6, "tokyo": 0.4}).valid is False
+    slow = [{**r, "ms": float(i)} for i, r in enumerate(rows) if r["status"]]
+    assert (
+        checkers.latency_percentile(slow, 50).details["ms"] == 504.0
+    )  # 990 answered; 200-209 failed
+    assert checkers.latency_percentile(slow, 99, limit_ms=100).valid is False
+    assert checkers.availability([]).valid == UNKNOWN
+
+
+@given(st.lists(st.sampled_from([True, False, UNKNOWN]), max_size=6))
+def test_compose_false_beats_unknown_beats_true(verdicts: list[object]) -> None:
+    composed = compose(Result("c", v) for v in verdicts)  # type: ignore[arg-type]
+    if False in verdicts:
+        assert composed is False
+    elif UNKNOWN in verdicts or not verdicts:
+        assert composed == UNKNOWN
+    else:
+        assert composed is True
+
+
+def test_a_checker_that_raises_says_unknown() -> None:
+    result = checkers.checked("order_integrity", order_integrity, None, [])
+    assert result.valid == UNKNOWN
+    assert "raised" in result.reason
