@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -118,21 +119,25 @@ def make_whole(topology: Topology) -> None:
 
 
 def rejoin(topology: Topology, region: str, patience: float = 30.0) -> None:
-    """Wait for `region` to be the sync replica; restart its node once if it is wedged.
+    """Wait for `region` to be the sync replica; re-clone its node once if it is wedged.
 
     Patroni 3.1 can wedge an old leader that demoted itself while cut off
-    from etcd: on reconnection it starts a second postmaster, pg_rewind fails
-    on the running one, and the re-clone cannot bind the port the stray
-    (setsid, outside Patroni's process group) still holds. Seen about once in
-    three isolate-under-load runs. A restart of the node clears it; the test
-    that caused it has already passed or failed on its own checks.
+    from etcd: on reconnection it starts a second postmaster (setsid, outside
+    Patroni's process group) that keeps the port, pg_rewind fails on the
+    running one, the data directory is removed under it, and what is left
+    can even be ahead of the new leader on the same timeline. Seen about once
+    in three isolate-under-load runs. The node is a replica holding nothing
+    the leader lacks, so the repair is a clean re-clone: stop it, kill every
+    postmaster left in its namespace (exact binary path), remove its data
+    directory, start it. The test that caused it has passed or failed on its
+    own checks before this runs.
     """
     synced = lambda: postgres.role_check(topology, region, "sync")  # noqa: E731
     try:
         wait_for(synced, timeout=patience, what=f"{region} sync replica")
         return
     except AssertionError:
-        print(f"\n[repair] {region} not a sync replica after {patience:.0f} s: restarting its node")
+        print(f"\n[repair] {region} not a sync replica after {patience:.0f} s: re-cloning it")
     database.stop_db_node(topology, region)
     postmaster = str(PG_BIN_DIR / "postgres")
     strays = [
@@ -140,8 +145,9 @@ def rejoin(topology: Topology, region: str, patience: float = 30.0) -> None:
         if _exe(pid) == postmaster
     ]  # fmt: skip
     kill_pids(strays)
+    shutil.rmtree(postgres.patroni_home(topology, region) / "pgdata", ignore_errors=True)
     database.start_db_node(topology, region)
-    wait_for(synced, what=f"{region} sync replica after a node restart")
+    wait_for(synced, timeout=120, what=f"{region} sync replica after a re-clone")
 
 
 def _exe(pid: int) -> str:

@@ -21,6 +21,7 @@ import pytest
 from sandbox_probes import (
     edge_state,
     reachable,
+    rejoin,
     transfer_seconds,
     wait_for,
 )
@@ -29,7 +30,7 @@ from aftershock.sandbox import cache, lifecycle, nft, postgres
 from aftershock.sandbox.endpoints import connect, writable
 from aftershock.sandbox.network import namespace_pids
 from aftershock.sandbox.options import SandboxOptions
-from aftershock.sandbox.state import load_credentials
+from aftershock.sandbox.state import load_credentials, registry
 from aftershock.sandbox.topology import PG_PORT, SHOP_PORT, Topology
 from aftershock.targets.local import (
     FaultConflict,
@@ -335,3 +336,16 @@ def _postmaster_alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/cmdline").read_bytes().startswith(b"/usr/lib/postgresql")
     except OSError:
         return False
+
+
+def test_the_teardown_repair_reclones_a_replica_left_with_a_stray_postmaster(
+    sandbox: Topology,
+) -> None:
+    # What Patroni 3.1 sometimes leaves after an offline demote: Patroni gone
+    # or confused, a setsid postmaster holding the port.
+    daemon = registry(sandbox).load()["patroni-tokyo"]
+    os.kill(daemon.pid, signal.SIGKILL)
+    wait_for(lambda: not postgres.role_check(sandbox, "tokyo", "sync"), what="tokyo unmanaged")
+    assert writable(sandbox, load_credentials(sandbox))  # writes go on meanwhile
+    rejoin(sandbox, "tokyo", patience=1.0)
+    assert postgres.role_check(sandbox, "tokyo", "sync")
