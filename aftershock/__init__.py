@@ -6,7 +6,7 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = ["FAULT_MODULES", "__version__", "discover"]
+__all__ = ["FAULT_MODULES", "PROBE_MODULES", "__version__", "discover"]
 
 FAULT_MODULES = (
     "aftershock.faults.region",
@@ -18,12 +18,21 @@ FAULT_MODULES = (
 )
 """The Chaos Toolkit activity modules of the fault library."""
 
+PROBE_MODULES = ("probes.replication",)
+"""The Chaos Toolkit probe modules (top-level `probes/`)."""
+
 
 def discover(discover_system: bool = True) -> dict[str, Any]:
-    """Chaos Toolkit extension discovery (`chaos discover aftershock`): every fault action."""
-    from chaoslib.discovery.discover import discover_actions, initialize_discovery_result
+    """Chaos Toolkit extension discovery (`chaos discover aftershock`): faults and probes."""
+    from chaoslib.discovery.discover import (
+        discover_actions,
+        discover_probes,
+        initialize_discovery_result,
+    )
 
     discovery = initialize_discovery_result("aftershock", __version__, "aftershock")
     for module in FAULT_MODULES:
         discovery["activities"].extend(discover_actions(module))
+    for module in PROBE_MODULES:
+        discovery["activities"].extend(discover_probes(module))
     return discovery

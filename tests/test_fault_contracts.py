@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from aftershock import FAULT_MODULES
+from aftershock import FAULT_MODULES, PROBE_MODULES
 from aftershock.faults.target import FaultNotSupported, run
 from aftershock.sandbox.errors import SandboxError
 from aftershock.targets.local import FAULTS, UNDO
@@ -28,7 +28,7 @@ def _public_functions(module) -> dict:
     }
 
 
-@pytest.mark.parametrize("module_name", FAULT_MODULES)
+@pytest.mark.parametrize("module_name", FAULT_MODULES + PROBE_MODULES)
 def test_every_public_function_is_exported_documented_and_chaos_shaped(module_name: str) -> None:
     module = importlib.import_module(module_name)
     functions = _public_functions(module)
@@ -50,7 +50,8 @@ def test_chaos_discover_lists_every_fault_action(tmp_path: Path) -> None:
         check=True, capture_output=True, cwd=tmp_path, timeout=120,
     )  # fmt: skip
     discovered = {a["name"] for a in json.loads(out.read_text())["activities"]}
-    exported = {n for m in FAULT_MODULES for n in importlib.import_module(m).__all__}
+    modules = FAULT_MODULES + PROBE_MODULES
+    exported = {n for m in modules for n in importlib.import_module(m).__all__}
     assert discovered == exported
 
 

@@ -1,0 +1,85 @@
+"""Read-only observations of the sandbox, for the probes in `probes/`."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import uuid
+from typing import Any
+
+import psycopg
+
+from aftershock.sandbox import postgres
+from aftershock.sandbox.endpoints import connect
+from aftershock.sandbox.state import load_credentials
+from aftershock.sandbox.topology import PG_PORT, REGIONS, Topology
+
+HEARTBEAT = """
+CREATE TABLE IF NOT EXISTS aftershock_heartbeat (
+    id integer PRIMARY KEY, token text NOT NULL, at timestamptz NOT NULL
+)"""
+BEAT = """
+INSERT INTO aftershock_heartbeat VALUES (1, %s, now())
+ON CONFLICT (id) DO UPDATE SET token = excluded.token, at = excluded.at"""
+POLL = 0.01
+
+
+def replication_lag(topology: Topology, timeout: float = 5.0) -> dict[str, Any]:
+    """Seconds until a heartbeat written on the leader is readable on each replica.
+
+    The heartbeat is a row the leader commits; every replica is read
+    directly until the row's new token appears, capped at `timeout` (then
+    `capped` is true and the figure is a lower bound). Works wherever SQL
+    works (Aurora included). `pg_stat_replication`'s replay_lag is returned
+    beside it as a cross-check; it goes stale on an idle primary.
+    """
+    creds = load_credentials(topology)
+    leader = postgres.leader(topology)
+    if leader is None:
+        return {"max": None, "error": "no single leader answers: replication lag is undefined"}
+    replicas = [r for r in REGIONS if r != leader]
+    with contextlib.ExitStack() as stack:
+        readers = {r: stack.enter_context(_direct(topology, r, creds.postgres)) for r in replicas}
+        with connect(topology, creds, timeout=timeout) as writer:
+            writer.execute(HEARTBEAT)
+            token = uuid.uuid4().hex
+            writer.execute(BEAT, (token,))
+            written = time.monotonic()
+            reported = {
+                name: lag
+                for name, lag in writer.execute(
+                    "SELECT application_name, EXTRACT(epoch FROM replay_lag)::float8"
+                    " FROM pg_stat_replication"
+                )
+            }
+        seen = {r: _wait_for_token(conn, token, written, timeout) for r, conn in readers.items()}
+    result = {
+        region: {"seconds": round(seconds, 3), "capped": capped, "replay_lag": reported.get(region)}
+        for region, (seconds, capped) in seen.items()
+    }
+    return {
+        "leader": leader,
+        "replicas": result,
+        "max": max((v["seconds"] for v in result.values()), default=0.0),
+    }
+
+
+def _direct(topology: Topology, region: str, password: str) -> psycopg.Connection[Any]:
+    return psycopg.connect(
+        host=topology.address(region), port=PG_PORT, user="postgres", password=password,
+        dbname="postgres", connect_timeout=2, autocommit=True,
+    )  # fmt: skip
+
+
+def _wait_for_token(
+    conn: psycopg.Connection[Any], token: str, written: float, timeout: float
+) -> tuple[float, bool]:
+    while True:
+        with contextlib.suppress(psycopg.errors.UndefinedTable):
+            row = conn.execute("SELECT token FROM aftershock_heartbeat WHERE id = 1").fetchone()
+            if row and row[0] == token:
+                return time.monotonic() - written, False
+        elapsed = time.monotonic() - written
+        if elapsed >= timeout:
+            return elapsed, True
+        time.sleep(POLL)

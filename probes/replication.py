@@ -1,0 +1,32 @@
+"""Replication probes: how far the replicas are behind the leader.
+
+Chaos Toolkit probes, read-only (the heartbeat row they write is the
+measurement's own, never the application's data).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chaoslib.types import Configuration, Secrets
+
+from aftershock.faults.target import FaultNotSupported, sandbox, target_name
+
+__all__ = ["lag_seconds"]
+
+
+def lag_seconds(
+    timeout: float = 5.0, configuration: Configuration = None, secrets: Secrets = None
+) -> dict[str, Any]:
+    """Seconds until a heartbeat committed on the leader is readable on every replica.
+
+    Returns `max` (judge it with a tolerance such as `[0, 1]` on
+    `$.max`), per-replica seconds, whether each was capped at `timeout`,
+    and pg_stat_replication's replay_lag as a cross-check.
+    """
+    target = target_name(configuration)
+    if target != "local":
+        raise FaultNotSupported(f"probe lag_seconds is not supported by target {target} yet")
+    from aftershock.targets.local.observe import replication_lag
+
+    return replication_lag(sandbox(configuration), float(timeout))
