@@ -17,6 +17,7 @@ from rich.table import Table
 from aftershock.cli_common import (
     NameOption,
     StateRootOption,
+    interrupt,
     operator_errors,
     out,
     require_state,
@@ -37,10 +38,6 @@ sandbox_app = typer.Typer(
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(fault_app, name="fault")
 app.command()(load)
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def _topology(name: str, state_root: Path) -> Topology:
@@ -79,7 +76,7 @@ def up(
         options = SandboxOptions(replication, readiness, edge_checks, products, stock)
         topology = _topology(name, state_root)
         # SIGTERM (a CI timeout, `kill`) must tear down like Ctrl-C does.
-        signal.signal(signal.SIGTERM, _interrupt)
+        signal.signal(signal.SIGTERM, interrupt)
         info = lifecycle.up(topology, options, report=_progress())
         out().print(f"[green]sandbox {name} is up[/] ({info['boot_seconds']:.1f} s)")
         out().print(f'edge: {topology.edge_url}  (eval "$(aftershock sandbox env --name {name})")')

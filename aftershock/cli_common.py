@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 
 from aftershock.sandbox.errors import ComponentFailed, SandboxError
+from aftershock.sandbox.state import require_up
 from aftershock.sandbox.topology import Topology
 
 NameOption = Annotated[
@@ -74,10 +75,9 @@ def save_traceback() -> Path:
 
 def require_state(name: str, state_root: Path) -> Topology:
     """The sandbox `name`, or a clear error when it is not up."""
-    topology = Topology(name, state_root)
-    if not (topology.state_dir / "sandbox.json").exists():
-        raise SandboxError(
-            f"sandbox {name} is not up (no {topology.state_dir}/sandbox.json): "
-            f"run `aftershock sandbox up --name {name}`"
-        )
-    return topology
+    return require_up(Topology(name, state_root))
+
+
+def interrupt(signum: int, frame: object) -> None:
+    """A SIGTERM handler: stop like Ctrl-C, so the same cleanup runs."""
+    raise KeyboardInterrupt(f"signal {signum}")

@@ -13,8 +13,8 @@ import typer
 from rich.live import Live
 from rich.text import Text
 
-from aftershock import history
-from aftershock.cli_common import NameOption, StateRootOption, operator_errors, out
+from aftershock import history, task_mix
+from aftershock.cli_common import NameOption, StateRootOption, interrupt, operator_errors, out
 from aftershock.load import (
     LoadError,
     LoadSettings,
@@ -26,7 +26,7 @@ from aftershock.load import (
     stop,
     summarize,
 )
-from aftershock.sandbox.topology import DEFAULT_NAME, DEFAULT_STATE_ROOT
+from aftershock.sandbox.topology import DEFAULT_NAME, DEFAULT_STATE_ROOT, Topology
 from aftershock.timeline import Tail, window
 
 TICK = 1.0  # seconds between live-line updates
@@ -52,10 +52,12 @@ def load(
         Path | None, typer.Option(help="Evidence directory (default results/load-<time>).")
     ] = None,
     processes: Annotated[int, typer.Option(help="Locust worker processes.")] = 1,
-    think_time: Annotated[str, typer.Option(help="min,max seconds between tasks.")] = "1,3",
+    think_time: Annotated[
+        str, typer.Option(help="min,max seconds between tasks.")
+    ] = task_mix.DEFAULT_THINK_TIME,
     task_weights: Annotated[
-        str, typer.Option(help="list=30,product=45,cart=15,checkout=10")
-    ] = "list=30,product=45,cart=15,checkout=10",
+        str, typer.Option(help=task_mix.DEFAULT_WEIGHTS)
+    ] = task_mix.DEFAULT_WEIGHTS,
     stop_running: Annotated[
         bool, typer.Option("--stop", help="Stop the load running for this sandbox and exit.")
     ] = False,
@@ -71,7 +73,7 @@ def load(
             return
         products = 1000
         if not host:
-            host, products = sandbox_host(state_root, name)
+            host, products = sandbox_host(Topology(name, state_root))
         settings = LoadSettings(
             host=host, run_dir=run_dir or default_run_dir(), users=users,
             spawn_rate=spawn_rate, shape=shape, duration=parse_duration(duration),
@@ -79,7 +81,7 @@ def load(
             products=products,
         )  # fmt: skip
         run, process = launch(settings, registry)
-        previous = signal.signal(signal.SIGTERM, _interrupt)
+        previous = signal.signal(signal.SIGTERM, interrupt)
         try:
             out().print(f"locust pid {run.pid} -> {host}; evidence in {settings.run_dir}")
             _watch(settings, process.poll)
@@ -132,7 +134,3 @@ def _report(run_dir: Path) -> None:
         f"history {run_dir / history.HISTORY_FILE}",
         soft_wrap=True,
     )
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")

@@ -24,10 +24,12 @@ from typing import Any
 
 from chaoslib.types import Configuration, Secrets
 
-from aftershock import history
+from aftershock import history, task_mix
+from aftershock.faults.target import sandbox
 from aftershock.sandbox.errors import SandboxError
 from aftershock.sandbox.processes import is_alive, start_time
-from aftershock.sandbox.state import info_path
+from aftershock.sandbox.state import info_path, require_up
+from aftershock.sandbox.topology import Topology
 from aftershock.schedules import SCHEDULES
 from aftershock.timeline import window
 
@@ -54,8 +56,8 @@ class LoadSettings:
     shape: str = "steady"
     duration: float = 60.0
     processes: int = 1
-    think_time: str = "1,3"
-    task_weights: str = "list=30,product=45,cart=15,checkout=10"
+    think_time: str = task_mix.DEFAULT_THINK_TIME
+    task_weights: str = task_mix.DEFAULT_WEIGHTS
     products: int = 1000
     run_id: str = ""
 
@@ -73,6 +75,11 @@ class LoadSettings:
             raise LoadError(f"duration must be 1 s to 7 days, not {self.duration} s")
         if not 1 <= self.processes <= 64:
             raise LoadError(f"processes must be between 1 and 64, not {self.processes}")
+        try:
+            task_mix.weights(self.task_weights)
+            task_mix.think_time(self.think_time)
+        except ValueError as exc:
+            raise LoadError(str(exc)) from None
         if not LOCUSTFILE.exists():
             raise LoadError(f"the locustfile is missing: {LOCUSTFILE}")
 
@@ -195,15 +202,9 @@ def summarize(run_dir: Path) -> dict[str, Any]:
     }
 
 
-def sandbox_host(state_root: Path, name: str) -> tuple[str, int]:
+def sandbox_host(topology: Topology) -> tuple[str, int]:
     """The edge URL and catalog size of a sandbox that is up."""
-    from aftershock.sandbox.topology import Topology
-
-    topology = Topology(name, state_root)
-    path = info_path(topology)
-    if not path.exists():
-        raise LoadError(f"sandbox {name} is not up: run `aftershock sandbox up --name {name}`")
-    info = json.loads(path.read_text())
+    info = json.loads(info_path(require_up(topology)).read_text())
     return topology.edge_url, int(info.get("options", {}).get("products", 1000))
 
 
@@ -241,16 +242,8 @@ def start_load(
 
 def stop_load(configuration: Configuration = None, secrets: Secrets = None) -> dict[str, Any]:
     """Stop the load `start_load` runs for this target; safe twice and when none runs."""
-    state_root, label = _registry_key(configuration)
-    return stop(registry_path(state_root, label))
-
-
-def _registry_key(configuration: dict[str, Any] | None) -> tuple[Path, str]:
-    from aftershock.sandbox.topology import DEFAULT_NAME, DEFAULT_STATE_ROOT
-
-    cfg = configuration or {}
-    state_root = Path(str(cfg.get("aftershock_state_root", DEFAULT_STATE_ROOT)))
-    return state_root, str(cfg.get("aftershock_sandbox", DEFAULT_NAME))
+    topology = sandbox(configuration)
+    return stop(registry_path(topology.state_root, topology.name))
 
 
 def _settings(
@@ -262,11 +255,11 @@ def _settings(
     configuration: dict[str, Any] | None,
 ) -> tuple[LoadSettings, Path]:
     cfg = configuration or {}
-    state_root, label = _registry_key(configuration)
+    topology = sandbox(configuration)
     host = str(cfg.get("aftershock_host", ""))
     products = int(cfg.get("aftershock_products", 1000))
     if not host:
-        host, products = sandbox_host(state_root, label)
+        host, products = sandbox_host(topology)
     settings = LoadSettings(
         host=host,
         run_dir=Path(run_dir) if run_dir else default_run_dir(),
@@ -276,4 +269,4 @@ def _settings(
         duration=float(duration),
         products=products,
     )
-    return settings, registry_path(state_root, label)
+    return settings, registry_path(topology.state_root, topology.name)

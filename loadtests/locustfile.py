@@ -27,11 +27,11 @@ from locust.env import Environment
 from recording import Recorder
 from shapes import SHAPES, requested
 
-from aftershock import history
+from aftershock import history, task_mix
+from aftershock.task_mix import DEFAULT_THINK_TIME, DEFAULT_WEIGHTS
 
-DEFAULT_WEIGHTS = "list=30,product=45,cart=15,checkout=10"
-# --task-weights names -> the Shopper method that does it
-TASKS = {
+# task_mix.TASKS names -> the Shopper method that does it
+METHODS = {
     "list": "list_products",
     "product": "view_product",
     "cart": "fill_cart",
@@ -53,7 +53,9 @@ def _options(parser: Any) -> None:
     group.add_argument(
         "--task-weights", default=DEFAULT_WEIGHTS, help=f"Task mix, e.g. {DEFAULT_WEIGHTS}"
     )
-    group.add_argument("--think-time", default="1,3", help="Seconds between tasks: min,max")
+    group.add_argument(
+        "--think-time", default=DEFAULT_THINK_TIME, help="Seconds between tasks: min,max"
+    )
     group.add_argument("--products", type=int, default=1000, help="Catalog size (ids 1..N)")
     group.add_argument(
         "--checkout-attempts",
@@ -80,7 +82,7 @@ class Shopper(FastHttpUser):
 
     def on_start(self) -> None:
         options = self.environment.parsed_options
-        self.low, self.high = _think_time(options.think_time)
+        self.low, self.high = _parsed(task_mix.think_time, options.think_time)
         self.products = max(1, options.products)
         self.attempts = max(1, options.checkout_attempts)
         self.run_id = options.run_id
@@ -193,10 +195,10 @@ def _on_init(environment: Environment, **kwargs: Any) -> None:
     options = environment.parsed_options
     if options is None:  # imported by a tool, not run by Locust
         return
-    weights = _weights(options.task_weights)
+    weights = _parsed(task_mix.weights, options.task_weights)
     for shopper in (TaiwanShopper, JapanShopper):
         shopper.tasks = [
-            getattr(shopper, method) for key, method in TASKS.items() for _ in range(weights[key])
+            getattr(shopper, method) for key, method in METHODS.items() for _ in range(weights[key])
         ]
         shopper.network_timeout = options.request_timeout
         shopper.connection_timeout = min(options.request_timeout, 3.0)
@@ -243,24 +245,9 @@ def _on_quitting(environment: Environment, **kwargs: Any) -> None:
         recorder.close()
 
 
-def _weights(text: str) -> dict[str, int]:
-    weights = dict.fromkeys(TASKS, 0)
-    for part in text.split(","):
-        name, _, number = part.partition("=")
-        if name.strip() not in weights or not number.strip().isdigit():
-            raise SystemExit(f"--task-weights: expected e.g. {DEFAULT_WEIGHTS}, got {text!r}")
-        weights[name.strip()] = int(number)
-    if not any(weights.values()):
-        raise SystemExit("--task-weights: at least one task needs a weight above 0")
-    return weights
-
-
-def _think_time(text: str) -> tuple[float, float]:
-    low, _, high = text.partition(",")
+def _parsed(parse: Any, text: str) -> Any:
+    """A task_mix parser whose ValueError ends the Locust run with its one-line message."""
     try:
-        bounds = float(low), float(high or low)
-    except ValueError:
-        raise SystemExit(f"--think-time: expected min,max seconds, got {text!r}") from None
-    if not 0 <= bounds[0] <= bounds[1]:
-        raise SystemExit(f"--think-time: need 0 <= min <= max, got {text!r}")
-    return bounds
+        return parse(text)
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None

@@ -7,12 +7,15 @@ must appear in its history.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 import signal
+import subprocess
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +23,7 @@ from sandbox_probes import wait_for
 
 from aftershock import checkers, history
 from aftershock.load import (
+    LoadRun,
     LoadSettings,
     launch,
     registry_path,
@@ -46,10 +50,21 @@ def fast_load(sandbox: Topology, run_dir: Path, **changes: object) -> LoadSettin
     return LoadSettings(**{**base, **changes})  # type: ignore[arg-type]
 
 
-def run_to_end(settings: LoadSettings, registry: Path) -> history.Shape:
-    _, process = launch(settings, registry)
-    assert process.wait(timeout=settings.duration + 60) == 0, settings.run_dir / "locust.out"
-    stop(registry)
+@contextlib.contextmanager
+def locust_running(
+    settings: LoadSettings, state_root: Path
+) -> Iterator[tuple[LoadRun, subprocess.Popen[bytes]]]:
+    """Locust started for `settings`; stopped for certain when the block ends, however."""
+    registry = registry_path(state_root, "load")
+    try:
+        yield launch(settings, registry)
+    finally:
+        stop(registry)
+
+
+def run_to_end(settings: LoadSettings, state_root: Path) -> history.Shape:
+    with locust_running(settings, state_root) as (_, process):
+        assert process.wait(timeout=settings.duration + 60) == 0, settings.run_dir / "locust.out"
     return history.operations(history.read(settings.run_dir / history.HISTORY_FILE).records)
 
 
@@ -92,7 +107,7 @@ def test_short_run_history_is_well_formed_and_every_ok_is_an_order(
     whole_sandbox: Topology, tmp_path: Path
 ) -> None:
     settings = fast_load(whole_sandbox, tmp_path / "run")
-    shape = run_to_end(settings, registry_path(tmp_path, "load"))
+    shape = run_to_end(settings, tmp_path)
     assert shape.well_formed, shape.problems[:5]
     assert shape.pending == []
     assert shape.count(history.OK) > 20
@@ -108,9 +123,7 @@ def test_isolating_taiwan_mid_run_gives_unknowns_and_no_unbacked_ok(
     whole_sandbox: Topology, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     settings = fast_load(whole_sandbox, tmp_path / "run", duration=30.0)
-    registry = registry_path(tmp_path, "load")
-    _, process = launch(settings, registry)
-    try:
+    with locust_running(settings, tmp_path) as (_, process):
         time.sleep(8)
         isolated_at = time.time()
         region.isolate_region(whole_sandbox, "taiwan")
@@ -118,8 +131,6 @@ def test_isolating_taiwan_mid_run_gives_unknowns_and_no_unbacked_ok(
         region.restore_region(whole_sandbox, "taiwan")
         restored_at = time.time()
         assert process.wait(timeout=90) == 0
-    finally:
-        stop(registry)
     shape = history.operations(history.read(settings.run_dir / history.HISTORY_FILE).records)
     assert shape.well_formed, shape.problems[:5]
     troubled = [
@@ -148,16 +159,12 @@ def test_a_sigkilled_locust_leaves_a_readable_history_missing_at_most_100_ms(
     whole_sandbox: Topology, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     settings = fast_load(whole_sandbox, tmp_path / "run", duration=60.0)
-    registry = registry_path(tmp_path, "load")
-    run, _ = launch(settings, registry)
     path = settings.run_dir / history.HISTORY_FILE
-    try:
+    with locust_running(settings, tmp_path) as (run, _):
         wait_for(lambda: history.operations(history.read(path).records).count("ok") > 50,
                  timeout=30, what="load under way")  # fmt: skip
         killed_at = time.time()
         os.kill(run.pid, signal.SIGKILL)
-    finally:
-        stop(registry)
     found = history.read(path)
     assert found.torn <= 1
     shape = history.operations(found.records)
@@ -180,7 +187,7 @@ def test_a_sigkilled_locust_leaves_a_readable_history_missing_at_most_100_ms(
 
 def test_two_processes_give_one_complete_history(whole_sandbox: Topology, tmp_path: Path) -> None:
     settings = fast_load(whole_sandbox, tmp_path / "run", processes=2, duration=10.0)
-    shape = run_to_end(settings, registry_path(tmp_path, "load"))
+    shape = run_to_end(settings, tmp_path)
     assert shape.well_formed, shape.problems[:5]
     assert shape.pending == []
     workers = {op.invoke["process"] for op in shape.operations.values()}
@@ -193,7 +200,7 @@ def test_two_processes_give_one_complete_history(whole_sandbox: Topology, tmp_pa
 
 def test_spike_shape_changes_the_user_count(whole_sandbox: Topology, tmp_path: Path) -> None:
     settings = fast_load(whole_sandbox, tmp_path / "run", shape="spike", duration=15.0)
-    run_to_end(settings, registry_path(tmp_path, "load"))
+    run_to_end(settings, tmp_path)
     with (settings.run_dir / "locust_stats_history.csv").open() as rows:
         users = [int(r["User Count"]) for r in csv.DictReader(rows) if r["Name"] == "Aggregated"]
     assert max(users) == 20

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from aftershock import task_mix
 from aftershock.cli_load import parse_duration
 from aftershock.load import LoadError, LoadSettings, registry_path, stop, stop_load
 
@@ -87,6 +88,8 @@ def test_stop_ignores_a_registry_whose_process_is_gone(tmp_path: Path) -> None:
         (["-t", "soon", "--host", "http://127.0.0.1:9"], "duration must look like"),
         (["--shape", "tsunami", "--host", "http://127.0.0.1:9"], "shape must be one of"),
         (["--name", "nosuch"], "sandbox nosuch is not up"),
+        (["--task-weights", "browse=3", "--host", "http://127.0.0.1:9"], "--task-weights"),
+        (["--think-time", "3,1", "--host", "http://127.0.0.1:9"], "need 0 <= min <= max"),
     ],
 )
 def test_bad_load_requests_are_one_line_and_start_nothing(
@@ -103,3 +106,32 @@ def test_bad_load_requests_are_one_line_and_start_nothing(
     assert "Traceback" not in done.stderr
     assert not run_dir.exists()
     assert not (tmp_path / "loads").exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("list=30,product=45,cart=15,checkout=10", {"list": 30, "product": 45, "cart": 15,
+                                                    "checkout": 10}),
+        ("checkout=1", {"list": 0, "product": 0, "cart": 0, "checkout": 1}),
+    ],
+)  # fmt: skip
+def test_task_weights_read_as_written(text: str, expected: dict[str, int]) -> None:
+    assert task_mix.weights(text) == expected
+
+
+@pytest.mark.parametrize("text", ["browse=3", "list=x", "list=0,checkout=0", ""])
+def test_bad_task_weights_are_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="--task-weights"):
+        task_mix.weights(text)
+
+
+@pytest.mark.parametrize(("text", "bounds"), [("1,3", (1.0, 3.0)), ("2", (2.0, 2.0))])
+def test_think_time_reads_min_and_max(text: str, bounds: tuple[float, float]) -> None:
+    assert task_mix.think_time(text) == bounds
+
+
+@pytest.mark.parametrize("text", ["soon", "3,1", "-1,2"])
+def test_bad_think_time_is_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="--think-time"):
+        task_mix.think_time(text)

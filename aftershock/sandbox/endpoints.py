@@ -11,6 +11,7 @@ from aftershock.sandbox.topology import (
     EDGE_PG_READ_PORTS,
     EDGE_PG_WRITE_PORT,
     EDGE_STATS_PORT,
+    PG_PORT,
     REDIS_PORT,
     REGIONS,
     Topology,
@@ -75,6 +76,19 @@ def connect(
         password=creds.shop if as_shop else creds.postgres,
         dbname=dbname,
         connect_timeout=max(1, int(timeout)),
+        autocommit=True,
+    )
+
+
+def connect_node(topology: Topology, region: str, creds: Credentials) -> psycopg.Connection[Any]:
+    """A superuser connection straight to the region's PostgreSQL, not through the edge."""
+    return psycopg.connect(
+        host=topology.address(region),
+        port=PG_PORT,
+        user="postgres",
+        password=creds.postgres,
+        dbname="postgres",
+        connect_timeout=3,
         autocommit=True,
     )
 

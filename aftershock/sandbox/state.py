@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from aftershock.sandbox.credentials import Credentials, load_or_create
+from aftershock.sandbox.errors import SandboxError
 from aftershock.sandbox.processes import Registry
 from aftershock.sandbox.topology import Topology
 
@@ -32,3 +33,13 @@ def registry(topology: Topology) -> Registry:
 
 def load_credentials(topology: Topology) -> Credentials:
     return load_or_create(credentials_path(topology))
+
+
+def require_up(topology: Topology) -> Topology:
+    """`topology`, or a SandboxError that says how to bring it up."""
+    if not info_path(topology).exists():
+        raise SandboxError(
+            f"sandbox {topology.name} is not up (no {info_path(topology)}): "
+            f"run `aftershock sandbox up --name {topology.name}`"
+        )
+    return topology

@@ -11,10 +11,11 @@ from typing import Any
 import psycopg
 
 from aftershock.sandbox import postgres
+from aftershock.sandbox.endpoints import connect_node
 from aftershock.sandbox.errors import SandboxError
 from aftershock.sandbox.processes import kill_pids, stop
 from aftershock.sandbox.state import load_credentials, registry
-from aftershock.sandbox.topology import PG_PORT, REGIONS, Topology
+from aftershock.sandbox.topology import REGIONS, Topology
 from aftershock.targets.local.common import check_choice, forget, record, start_daemon
 
 LEADER_CHANGE_TIMEOUT = 60.0
@@ -114,16 +115,7 @@ def _change_leader(topology: Topology, leader: str, candidate: str) -> None:
 
 
 def _node(topology: Topology, region: str) -> psycopg.Connection[Any]:
-    """A superuser connection straight to the region's PostgreSQL (not through the edge)."""
-    return psycopg.connect(
-        host=topology.address(region),
-        port=PG_PORT,
-        user="postgres",
-        password=load_credentials(topology).postgres,
-        dbname="postgres",
-        connect_timeout=3,
-        autocommit=True,
-    )
+    return connect_node(topology, region, load_credentials(topology))
 
 
 def pause_replication_replay(topology: Topology, region: str) -> dict[str, Any]:

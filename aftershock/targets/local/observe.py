@@ -10,9 +10,9 @@ from typing import Any
 import psycopg
 
 from aftershock.sandbox import postgres
-from aftershock.sandbox.endpoints import connect
+from aftershock.sandbox.endpoints import connect, connect_node
 from aftershock.sandbox.state import load_credentials
-from aftershock.sandbox.topology import PG_PORT, REGIONS, Topology
+from aftershock.sandbox.topology import REGIONS, Topology
 
 HEARTBEAT = """
 CREATE TABLE IF NOT EXISTS aftershock_heartbeat (
@@ -39,7 +39,7 @@ def replication_lag(topology: Topology, timeout: float = 5.0) -> dict[str, Any]:
         return {"max": None, "error": "no single leader answers: replication lag is undefined"}
     replicas = [r for r in REGIONS if r != leader]
     with contextlib.ExitStack() as stack:
-        readers = {r: stack.enter_context(_direct(topology, r, creds.postgres)) for r in replicas}
+        readers = {r: stack.enter_context(connect_node(topology, r, creds)) for r in replicas}
         with connect(topology, creds, timeout=timeout) as writer:
             writer.execute(HEARTBEAT)
             token = uuid.uuid4().hex
@@ -62,13 +62,6 @@ def replication_lag(topology: Topology, timeout: float = 5.0) -> dict[str, Any]:
         "replicas": result,
         "max": max((v["seconds"] for v in result.values()), default=0.0),
     }
-
-
-def _direct(topology: Topology, region: str, password: str) -> psycopg.Connection[Any]:
-    return psycopg.connect(
-        host=topology.address(region), port=PG_PORT, user="postgres", password=password,
-        dbname="postgres", connect_timeout=2, autocommit=True,
-    )  # fmt: skip
 
 
 def _wait_for_token(
