@@ -18,7 +18,14 @@ FAULT_MODULES = (
 )
 """The Chaos Toolkit activity modules of the fault library."""
 
-PROBE_MODULES = ("probes.replication",)
+PROBE_MODULES = (
+    "probes.health",
+    "probes.traffic",
+    "probes.replication",
+    "probes.recovery",
+    "probes.orders",
+    "probes.inventory",
+)
 """The Chaos Toolkit probe modules (top-level `probes/`)."""
 
 

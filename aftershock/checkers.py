@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from aftershock import history
+from aftershock.reconcile import Reconciliation
 from aftershock.timeline import is_error
 
 Validity = bool | Literal["unknown"]
@@ -71,6 +72,45 @@ def order_integrity(
     malformed or torn, or when orders are unexplained and the history shows
     a killed writer (its last invokes may be missing).
     """
+    held: dict[str, list[int]] = defaultdict(list)
+    for key, order_id in final_orders:
+        held[key].append(int(order_id))
+
+    def compare(told_ok: dict[str, int]) -> tuple[list[str], list[str], set[str]]:
+        lost = [k for k, oid in told_ok.items() if oid not in held.get(k, [])]
+        duplicated = [k for k, ids in held.items() if len(ids) > 1]
+        return lost, duplicated, {k for k in held if k not in told_ok}
+
+    return _judge_orders(records, torn, compare)
+
+
+def order_integrity_reconciled(
+    records: list[dict[str, Any]], reconciliation: Reconciliation, torn: int = 0
+) -> Result:
+    """`order_integrity` when the database took the set differences (`aftershock.reconcile`).
+
+    The reconciliation must have been made from this history's acknowledged
+    orders; when the counts disagree the verdict is unknown.
+    """
+
+    def compare(told_ok: dict[str, int]) -> tuple[list[str], list[str], set[str]]:
+        if reconciliation.acknowledged != len(told_ok):
+            raise ValueError(
+                f"the reconciliation holds {reconciliation.acknowledged} acknowledged orders, "
+                f"the history {len(told_ok)}: they were not made from one another"
+            )
+        present = {key for key, _ in reconciliation.unacknowledged}
+        return list(reconciliation.lost), list(reconciliation.duplicated), present
+
+    return checked("order_integrity", _judge_orders, records, torn, compare)
+
+
+def _judge_orders(
+    records: list[dict[str, Any]],
+    torn: int,
+    compare: Callable[[dict[str, int]], tuple[list[str], list[str], set[str]]],
+) -> Result:
+    """Categories and verdict; `compare` gives lost, duplicated and present unacknowledged keys."""
     name = "order_integrity"
     shape = history.operations(records)
     if shape.problems or torn:
@@ -80,31 +120,27 @@ def order_integrity(
             {"problems": shape.problems[:20], "torn_lines": torn},
             "the history is malformed or torn: order loss cannot be judged",
         )
-    held: dict[str, list[int]] = defaultdict(list)
-    for key, order_id in final_orders:
-        held[key].append(int(order_id))
     told_ok = dict(history.acknowledged(shape))
     outcome = {op_id: op.outcome for op_id, op in shape.operations.items()}
-    lost = sorted(k for k, oid in told_ok.items() if oid not in held.get(k, []))
-    duplicated = sorted(k for k, ids in held.items() if len(ids) > 1)
-    unexpected = sorted(k for k in held if k not in outcome)
-    failed_present = sorted(k for k in held if outcome.get(k) == history.FAIL)
-    recovered = sorted(k for k in held if outcome.get(k) == history.INFO)
-    unknown = sorted(k for k, o in outcome.items() if o == history.INFO and k not in held)
+    lost, duplicated, present = compare(told_ok)
     details = {
         "acknowledged": len(told_ok),
-        "lost": lost,
-        "duplicated": duplicated,
-        "unexpected": unexpected,
-        "failed_but_present": failed_present,
-        "recovered": recovered,
-        "unknown": unknown,
+        "lost": sorted(lost),
+        "duplicated": sorted(duplicated),
+        "unexpected": sorted(k for k in present if k not in outcome),
+        "failed_but_present": sorted(k for k in present if outcome.get(k) == history.FAIL),
+        "recovered": sorted(k for k in present if outcome.get(k) == history.INFO),
+        "unknown": sorted(k for k, o in outcome.items() if o == history.INFO and k not in present),
         "pending": len(shape.pending),
     }
     broken = {k: details[k] for k in ("lost", "duplicated", "unexpected", "failed_but_present")}
     if not any(broken.values()):
         return Result(name, True, details, f"{len(told_ok)} acknowledged orders all present once")
-    if unexpected and shape.pending and not (lost or duplicated or failed_present):
+    if (
+        broken["unexpected"]
+        and shape.pending
+        and not (lost or duplicated or broken["failed_but_present"])
+    ):
         return Result(
             name,
             UNKNOWN,
@@ -114,6 +150,45 @@ def order_integrity(
         )
     summary = ", ".join(f"{len(v)} {k.replace('_', ' ')}" for k, v in broken.items() if v)
     return Result(name, False, details, summary)
+
+
+def inventory(stock_rows: Iterable[tuple[int, int, int, int]]) -> Result:
+    """No oversell: per product (id, units stocked, stock left, units sold in order lines).
+
+    Oversold: more sold than ever stocked, or stock below zero. Phantom
+    stock: more left than stocked minus sold, so units already sold will
+    be sold again (a lost stock update). Missing stock (less left than
+    stocked minus sold: orders removed after their stock was taken) is
+    reported, not judged: it cannot oversell. Unknown with no products.
+    """
+    name = "no_oversell"
+    oversold, phantom, missing = [], [], []
+    products = 0
+    for product, stocked, left, sold in stock_rows:
+        products += 1
+        row = {"product": product, "stocked": stocked, "left": left, "sold": sold}
+        if sold > stocked or left < 0:
+            oversold.append(row)
+        elif left > stocked - sold:
+            phantom.append(row)
+        elif left < stocked - sold:
+            missing.append(row)
+    details = {
+        "products": products,
+        "oversold": oversold,
+        "phantom_stock": phantom,
+        "missing_stock": missing,
+    }
+    if not products:
+        return Result(name, UNKNOWN, details, "no products to check")
+    if oversold or phantom:
+        return Result(
+            name,
+            False,
+            details,
+            f"{len(oversold)} products oversold, {len(phantom)} with phantom stock",
+        )
+    return Result(name, True, details, f"{products} products, none sold beyond its stock")
 
 
 def recovery_time(
@@ -128,48 +203,48 @@ def recovery_time(
 
     Windows of `window` seconds slide in 0.1 s steps from the fault to the
     end of the timeline. A window is bad below the threshold, thin with
-    fewer than `min_requests`. Recovery is the start of the first good
-    window after the last bad one; unknown when the traffic never recovered,
-    when no request came after the fault, or when thin windows sit between
-    the last bad and the first good one (the moment cannot be placed to
-    0.1 s). With `target`, valid means recovery within it.
+    fewer than `min_requests` (unless its errors alone would keep it below
+    the threshold had the rest of `min_requests` succeeded). The first good
+    window after the last bad one holds the recovery; it is placed between
+    the last failed request before the first success in that window
+    (`at_least`) and that success (`seconds`, rounded down to 0.1 s).
+    Unknown when the traffic never recovered, when no request came after
+    the fault, or when those two requests are more than 0.1 s apart: too
+    little traffic to place the moment (the bracket is still reported).
+    With `target`, valid means `seconds` is within it.
     """
     name = "recovery_time"
-    after = [(float(r["t"]), is_error(r)) for r in timeline if float(r["t"]) >= fault_start]
+    after = sorted((float(r["t"]), is_error(r)) for r in timeline if float(r["t"]) >= fault_start)
     if not after:
         return Result(name, UNKNOWN, reason="no request after the fault: nothing to measure")
-    width = max(1, round(window / STEP))  # buckets per window
-    buckets = math.floor((max(t for t, _ in after) - fault_start) / STEP) + 1
-    totals, errors = [0] * buckets, [0] * buckets
-    for t, failed in after:
-        index = min(buckets - 1, int((t - fault_start) / STEP))
-        totals[index] += 1
-        errors[index] += failed
-    steps = max(1, buckets - width + 1)
-    states = [
-        _window_state(
-            sum(totals[i : i + width]), sum(errors[i : i + width]), threshold, min_requests
-        )
-        for i in range(steps)
-    ]
+    states = _window_states(after, fault_start, window, threshold, min_requests)
     bad = [i for i, state in enumerate(states) if state == "bad"]
     first_after = (bad[-1] + 1) if bad else 0
-    good = [i for i in range(first_after, steps) if states[i] == "good"]
+    good = [i for i in range(first_after, len(states)) if states[i] == "good"]
     details: dict[str, Any] = {
-        "windows": steps,
+        "windows": len(states),
         "bad_windows": len(bad),
         "window_s": window,
         "threshold": threshold,
     }
     if not good:
         return Result(name, UNKNOWN, details, "the success ratio never recovered in the timeline")
-    if good[0] != first_after:
-        thin = good[0] - first_after
+    opened = fault_start + good[0] * STEP
+    success = next(t for t, failed in after if t >= opened and not failed)
+    failure = max((t for t, failed in after if failed and t < success), default=fault_start)
+    seconds = math.floor((success - fault_start) / STEP + 1e-9) * STEP
+    details |= {"seconds": round(seconds, 1), "at_least": round(failure - fault_start, 2)}
+    if not bad:
+        details["seconds"] = 0.0
+    elif success - failure > STEP + 1e-9:
         return Result(
-            name, UNKNOWN, details, f"{thin} windows too thin to judge before the first good one"
+            name,
+            UNKNOWN,
+            details,
+            f"recovered between {failure - fault_start:.2f} and {success - fault_start:.2f} s "
+            "after the fault: too little traffic to place it within 0.1 s",
         )
-    seconds = round(good[0] * STEP, 1)
-    details["seconds"] = seconds
+    seconds = details["seconds"]
     if target is None:
         return Result(name, True, details, f"recovered {seconds:.1f} s after the fault")
     valid = seconds <= target
@@ -177,9 +252,35 @@ def recovery_time(
     return Result(name, valid, details, f"recovered in {seconds:.1f} s, {verb} {target:g} s")
 
 
+def _window_states(
+    after: list[tuple[float, bool]],
+    fault_start: float,
+    window: float,
+    threshold: float,
+    min_requests: int,
+) -> list[str]:
+    """good / bad / thin for each `window`-long window, starting every 0.1 s from the fault."""
+    width = max(1, round(window / STEP))  # buckets per window
+    buckets = math.floor((after[-1][0] - fault_start) / STEP) + 1
+    totals, errors = [0] * buckets, [0] * buckets
+    for t, failed in after:
+        index = min(buckets - 1, int((t - fault_start) / STEP))
+        totals[index] += 1
+        errors[index] += failed
+    steps = max(1, buckets - width + 1)
+    return [
+        _window_state(
+            sum(totals[i : i + width]), sum(errors[i : i + width]), threshold, min_requests
+        )
+        for i in range(steps)
+    ]
+
+
 def _window_state(total: int, errors: int, threshold: float, least: int) -> str:
     if total < least:
-        return "thin"
+        # Too few requests to call it good, but enough errors can already
+        # settle it: filled up to `least` with successes it would still fail.
+        return "bad" if least - errors < threshold * least else "thin"
     return "good" if 1 - errors / total >= threshold else "bad"
 
 

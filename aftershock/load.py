@@ -17,7 +17,8 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+import uuid
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -126,6 +127,14 @@ def registry_path(state_root: Path, label: str) -> Path:
     return state_root / "loads" / f"{label}.json"
 
 
+def last_run_dir(registry: Path) -> Path | None:
+    """The run directory of the newest load started under `registry`, running or not."""
+    try:
+        return Path(registry.with_suffix(".last").read_text().strip())
+    except OSError:
+        return None
+
+
 def running(registry: Path) -> LoadRun | None:
     """The load the registry names, if it still runs."""
     try:
@@ -136,8 +145,14 @@ def running(registry: Path) -> LoadRun | None:
 
 
 def launch(settings: LoadSettings, registry: Path) -> tuple[LoadRun, subprocess.Popen[bytes]]:
-    """Start Locust in its own session and write it down; refuses a second load per registry."""
+    """Start Locust in its own session and write it down; refuses a second load per registry.
+
+    A run always has a run id (random when none was given): it prefixes
+    every Idempotency-Key, so the orders checker can find the run's orders.
+    """
     settings.validate()
+    if not settings.run_id:
+        settings = replace(settings, run_id=uuid.uuid4().hex[:8])
     if (current := running(registry)) is not None:
         raise LoadError(
             f"a load already runs (pid {current.pid}, {current.run_dir}): "
@@ -157,6 +172,7 @@ def launch(settings: LoadSettings, registry: Path) -> tuple[LoadRun, subprocess.
     run = LoadRun(process.pid, began or 0, str(settings.run_dir), settings.host, time.time())
     registry.parent.mkdir(parents=True, exist_ok=True)
     registry.write_text(json.dumps(asdict(run)))
+    registry.with_suffix(".last").write_text(str(settings.run_dir.resolve()))
     return run, process
 
 

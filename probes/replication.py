@@ -10,7 +10,7 @@ from typing import Any
 
 from chaoslib.types import Configuration, Secrets
 
-from aftershock.faults.target import FaultNotSupported, sandbox, target_name
+from aftershock.faults.target import local_sandbox
 
 __all__ = ["lag_seconds"]
 
@@ -24,9 +24,7 @@ def lag_seconds(
     `$.max`), per-replica seconds, whether each was capped at `timeout`,
     and pg_stat_replication's replay_lag as a cross-check.
     """
-    target = target_name(configuration)
-    if target != "local":
-        raise FaultNotSupported(f"probe lag_seconds is not supported by target {target} yet")
+    topology = local_sandbox("lag_seconds", configuration)
     from aftershock.targets.local.observe import replication_lag
 
-    return replication_lag(sandbox(configuration), float(timeout))
+    return replication_lag(topology, float(timeout))

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from aftershock import checkers, history
 from aftershock.checkers import UNKNOWN, Result, compose, order_integrity, recovery_time
+from aftershock.reconcile import Reconciliation
 
 
 def run_history(outcomes: dict[str, str]) -> tuple[list[dict[str, object]], dict[str, int]]:
@@ -152,7 +153,8 @@ def test_recovery_time_is_unknown_when_traffic_is_too_thin_to_place_it() -> None
     rows += timeline(fault + 8, 5, 50, None)  # then traffic comes back
     result = recovery_time(rows, fault)
     assert result.valid == UNKNOWN
-    assert "too thin" in result.reason
+    assert "too little traffic" in result.reason
+    assert (result.details["at_least"], result.details["seconds"]) == (2.98, 8.0)
 
 
 def test_recovery_time_against_a_target() -> None:
@@ -196,3 +198,81 @@ def test_a_checker_that_raises_says_unknown() -> None:
     result = checkers.checked("order_integrity", order_integrity, None, [])
     assert result.valid == UNKNOWN
     assert "raised" in result.reason
+
+
+def reconciled(records: list[dict[str, object]], final: list[tuple[str, int]]) -> Reconciliation:
+    """What `aftershock.reconcile` computes in the database, computed here from `final`."""
+    told = dict(history.acknowledged(history.operations(records)))
+    held: dict[str, list[int]] = {}
+    for key, order_id in final:
+        held.setdefault(key, []).append(order_id)
+    return Reconciliation(
+        acknowledged=len(told),
+        held=len(final),
+        lost=sorted(k for k, i in told.items() if i not in held.get(k, [])),
+        duplicated=sorted(k for k, ids in held.items() if len(ids) > 1),
+        unacknowledged=sorted((k, i) for k, i in final if k not in told),
+    )
+
+
+@given(outcome_maps, st.data())
+@settings(max_examples=150, deadline=None)
+def test_the_reconciled_checker_agrees_with_the_in_memory_one(
+    outcomes: dict[str, str], data: st.DataObject
+) -> None:
+    records, ids = run_history(outcomes)
+    keys = [*sorted(outcomes), "stray1", "stray2"]
+    kept = [(k, i) for k, i in ids.items() if data.draw(st.booleans())]
+    extra = data.draw(st.lists(st.tuples(st.sampled_from(keys), st.integers(1, 99)), max_size=5))
+    final = kept + extra
+    memory = order_integrity(records, final)
+    database = checkers.order_integrity_reconciled(records, reconciled(records, final))
+    assert (database.valid, database.details) == (memory.valid, memory.details)
+
+
+def test_a_reconciliation_of_another_history_is_unknown() -> None:
+    records, _ = run_history({"k1": history.OK, "k2": history.OK})
+    other = Reconciliation(acknowledged=5, held=5, lost=[], duplicated=[], unacknowledged=[])
+    result = checkers.order_integrity_reconciled(records, other)
+    assert result.valid == UNKNOWN
+    assert "not made from one another" in result.reason
+
+
+def test_sparse_failures_still_mark_the_outage_bad() -> None:
+    # During the outage only 5 requests/s start (users wait out timeouts), all failing:
+    # each window is under min_requests, yet its errors settle it as bad.
+    fault = 1000.0
+    rows = timeline(fault - 5, 5, 50, None) + timeline(fault, 10, 4, (fault, fault + 10))
+    rows += [{"t": fault + 9.95, "status": 503, "ms": 1.0, "region": None}]
+    rows += timeline(fault + 10, 10, 50, None)
+    result = recovery_time(rows, fault)
+    assert result.valid is True, result
+    assert result.details["seconds"] == 10.0
+    assert result.details["at_least"] == 9.95
+
+
+def test_a_gap_between_the_last_failure_and_the_first_success_is_reported_not_guessed() -> None:
+    fault = 1000.0
+    rows = timeline(fault, 10, 2, (fault, fault + 10)) + timeline(fault + 10, 10, 50, None)
+    result = recovery_time(rows, fault, target=300)
+    assert result.valid == UNKNOWN  # the last failure is at 9.5 s, the first success at 10.0 s
+    assert (result.details["at_least"], result.details["seconds"]) == (9.5, 10.0)
+    assert "between 9.50 and 10.00 s" in result.reason
+
+
+def test_no_oversell_passes_consistent_stock_and_names_each_broken_product() -> None:
+    healthy = [(1, 10, 7, 3), (2, 5, 0, 5), (3, 8, 8, 0)]
+    assert checkers.inventory(healthy).valid is True
+    broken = checkers.inventory([*healthy, (4, 5, -2, 7), (5, 5, 4, 3), (6, 5, 1, 2)])
+    assert broken.valid is False
+    assert [r["product"] for r in broken.details["oversold"]] == [4]
+    assert [r["product"] for r in broken.details["phantom_stock"]] == [5]
+    assert [r["product"] for r in broken.details["missing_stock"]] == [6]
+    assert checkers.inventory([]).valid == UNKNOWN
+
+
+@given(st.lists(st.tuples(st.integers(0, 50), st.integers(0, 50)), min_size=1, max_size=30))
+def test_no_oversell_fails_exactly_when_sales_exceed_stock(pairs: list[tuple[int, int]]) -> None:
+    rows = [(n, stocked, stocked - sold, sold) for n, (stocked, sold) in enumerate(pairs)]
+    result = checkers.inventory(rows)
+    assert result.valid is (not any(sold > stocked for stocked, sold in pairs))

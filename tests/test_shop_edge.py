@@ -277,8 +277,9 @@ def _product_with_stock(topology: Topology, stock: int) -> int:
     """A new product with exactly `stock` units, so the test owns all of it."""
     with connect(topology, load_credentials(topology), dbname="shop") as conn:
         row = conn.execute(
-            "INSERT INTO products (id, name, price_cents, stock)"
-            " SELECT coalesce(max(id), 0) + 1, 'last units', 999, %s FROM products RETURNING id",
-            (stock,),
+            "INSERT INTO products (id, name, price_cents, stock, stocked)"
+            " SELECT coalesce(max(id), 0) + 1, 'last units', 999, %s, %s FROM products"
+            " RETURNING id",
+            (stock, stock),
         ).fetchone()
     return row[0]

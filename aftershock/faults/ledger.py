@@ -3,12 +3,17 @@
 `heal` undoes exactly what the ledger holds and forgets each entry only
 after its undo succeeded, so a harness killed mid-fault leaves a record
 that the next `heal` (or `sandbox up`) can act on.
+
+Beside the ledger (the faults active now) an append-only journal keeps
+every injection and heal with its wall-clock time: the evidence that
+recovery is measured from, and that a report draws the fault windows with.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -28,11 +33,27 @@ class Entry:
     )
 
 
+@dataclass(frozen=True)
+class Event:
+    """One line of the journal: a fault injected or healed, at `at` (Unix seconds)."""
+
+    event: str  # "inject" or "heal"
+    id: str
+    fault: str
+    params: dict[str, Any]
+    at: float
+
+
 class Ledger:
-    """A JSON file of active fault entries; writes are atomic and fsynced."""
+    """A JSON file of active fault entries; writes are atomic and fsynced.
+
+    The journal (`<ledger>.log`, JSON Lines) gets an `inject` line when an
+    entry is recorded and a `heal` line when it is forgotten.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.journal = path.with_suffix(".log")
 
     def entries(self) -> list[Entry]:
         try:
@@ -50,10 +71,34 @@ class Ledger:
 
     def record(self, entry: Entry) -> Entry:
         self._write([*self.entries(), entry])
+        self._log(Event("inject", entry.id, entry.fault, entry.params, time.time()))
         return entry
 
     def forget(self, entry_id: str) -> None:
-        self._write([e for e in self.entries() if e.id != entry_id])
+        entries = self.entries()
+        self._write([e for e in entries if e.id != entry_id])
+        for gone in (e for e in entries if e.id == entry_id):
+            self._log(Event("heal", gone.id, gone.fault, gone.params, time.time()))
+
+    def events(self) -> list[Event]:
+        """Every injection and heal so far, oldest first; unreadable lines are skipped."""
+        try:
+            lines = self.journal.read_text().splitlines()
+        except FileNotFoundError:
+            return []
+        events = []
+        for line in lines:
+            try:
+                events.append(Event(**json.loads(line)))
+            except (ValueError, TypeError):
+                continue  # a line torn by a kill mid-write
+        return events
+
+    def _log(self, event: Event) -> None:
+        with self.journal.open("a") as out:
+            out.write(json.dumps(asdict(event)) + "\n")
+            out.flush()
+            os.fsync(out.fileno())
 
     def _write(self, entries: list[Entry]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

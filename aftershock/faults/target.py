@@ -46,3 +46,11 @@ def run(fault: str, configuration: dict[str, Any] | None, **params: Any) -> dict
     from aftershock.targets.local import FAULTS
 
     return FAULTS[fault](sandbox(configuration), **params)
+
+
+def local_sandbox(probe: str, configuration: dict[str, Any] | None) -> Topology:
+    """The sandbox a probe observes; refuses targets that have no implementation of it yet."""
+    target = target_name(configuration)
+    if target != "local":
+        raise FaultNotSupported(f"probe {probe} is not supported by target {target} yet")
+    return sandbox(configuration)

@@ -118,22 +118,24 @@ async def _place(
 
 
 async def _take_stock(conn: psycopg.AsyncConnection[Any], product_id: int, quantity: int) -> int:
-    """Decrement stock if enough is left; return the unit price."""
-    cur = await conn.execute(
-        "UPDATE products SET stock = stock - %s WHERE id = %s AND stock >= %s"
-        " RETURNING price_cents",
-        (quantity, product_id, quantity),
-    )
+    """Decrement stock and return the unit price; 409 when the stock check refuses.
+
+    The check is the table's `stock >= 0` constraint and nothing else: one
+    rule for both regions' shops, enforced where the row is locked.
+    """
+    try:
+        cur = await conn.execute(
+            "UPDATE products SET stock = stock - %s WHERE id = %s RETURNING price_cents",
+            (quantity, product_id),
+        )
+    except psycopg.errors.CheckViolation:
+        raise ApiError(
+            409, "insufficient_stock", f"product {product_id}: fewer than {quantity} left"
+        ) from None
     row = await cur.fetchone()
-    if row is not None:
-        return int(row[0])
-    cur = await conn.execute("SELECT stock FROM products WHERE id = %s", (product_id,))
-    stock = await cur.fetchone()
-    if stock is None:
+    if row is None:
         raise ApiError(422, "unknown_product", f"product {product_id} does not exist")
-    raise ApiError(
-        409, "insufficient_stock", f"product {product_id}: {stock[0]} left, {quantity} asked"
-    )
+    return int(row[0])
 
 
 async def _existing(conn: psycopg.AsyncConnection[Any], key: str, print_: str) -> dict[str, Any]:

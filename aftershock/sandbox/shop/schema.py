@@ -15,8 +15,11 @@ CREATE TABLE products (
     id          integer PRIMARY KEY,
     name        text    NOT NULL,
     price_cents integer NOT NULL CHECK (price_cents >= 0),
-    -- The database, not the application, is the last line against overselling.
-    stock       integer NOT NULL CHECK (stock >= 0)
+    -- The only stock check: the database refuses to sell what it does not
+    -- hold, for both regions' shops at once (see orders._take_stock).
+    stock       integer NOT NULL CONSTRAINT products_stock_check CHECK (stock >= 0),
+    -- Units ever received: stock left must equal stocked minus units sold.
+    stocked     integer NOT NULL
 );
 CREATE TABLE orders (
     id              bigserial   PRIMARY KEY,
@@ -63,9 +66,9 @@ def seed(conn: psycopg.Connection[Any], products: int, stock: int) -> None:
         conn.execute(SCHEMA)
         conn.execute(
             """
-            INSERT INTO products (id, name, price_cents, stock)
-            SELECT i, 'product ' || i, 100 + (i * 37) %% 9900, %s
+            INSERT INTO products (id, name, price_cents, stock, stocked)
+            SELECT i, 'product ' || i, 100 + (i * 37) %% 9900, %s, %s
             FROM generate_series(1, %s) AS i
             """,
-            (stock, products),
+            (stock, stock, products),
         )

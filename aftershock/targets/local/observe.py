@@ -11,8 +11,11 @@ import psycopg
 
 from aftershock.sandbox import postgres
 from aftershock.sandbox.endpoints import connect, connect_node
+from aftershock.sandbox.haproxy import server_states
+from aftershock.sandbox.http import get
 from aftershock.sandbox.state import load_credentials
 from aftershock.sandbox.topology import REGIONS, Topology
+from aftershock.targets.local.common import check_choice
 
 HEARTBEAT = """
 CREATE TABLE IF NOT EXISTS aftershock_heartbeat (
@@ -22,6 +25,7 @@ BEAT = """
 INSERT INTO aftershock_heartbeat VALUES (1, %s, now())
 ON CONFLICT (id) DO UPDATE SET token = excluded.token, at = excluded.at"""
 POLL = 0.01
+READY_TIMEOUT = 2.0  # seconds: the shop gives each dependency 0.5 s to answer
 
 
 def replication_lag(topology: Topology, timeout: float = 5.0) -> dict[str, Any]:
@@ -76,3 +80,22 @@ def _wait_for_token(
         if elapsed >= timeout:
             return elapsed, True
         time.sleep(POLL)
+
+
+def region_ready(topology: Topology, region: str) -> dict[str, Any]:
+    """Whether `region` serves: its shop's readiness answers 200 and the edge has it UP.
+
+    Both are read directly (the shop's own address, HAProxy's runtime API),
+    so a region the edge still sends traffic to but whose shop is unready,
+    or the reverse, is not ready.
+    """
+    check_choice(region, REGIONS)
+    answer = get(f"{topology.shop_url(region)}/health/readiness", timeout=READY_TIMEOUT)
+    edge = server_states(topology).get((f"shop-{region}", region), "unreachable")
+    shop = {"status": answer[0], "body": answer[1]} if answer else {"status": None}
+    return {
+        "region": region,
+        "ready": answer is not None and answer[0] == 200 and edge == "UP",
+        "shop": shop,
+        "edge": edge,
+    }

@@ -1,0 +1,28 @@
+"""Health probes: is a region serving.
+
+Chaos Toolkit probes, read-only; the experiment's tolerance judges the value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chaoslib.types import Configuration, Secrets
+
+from aftershock.faults.target import local_sandbox
+
+__all__ = ["region_ready"]
+
+
+def region_ready(
+    region: str, configuration: Configuration = None, secrets: Secrets = None
+) -> dict[str, Any]:
+    """Whether `region`'s shop is ready and the edge sends it traffic.
+
+    Judge `$.ready` (e.g. tolerance `{"type": "jsonpath", "path": "$.ready",
+    "expect": true}`); `shop` and `edge` say which side is not.
+    """
+    topology = local_sandbox("region_ready", configuration)
+    from aftershock.targets.local.observe import region_ready as observe
+
+    return observe(topology, region)

@@ -1,0 +1,28 @@
+"""Inventory probes: was anything sold that was not in stock.
+
+Chaos Toolkit probe, read-only: one aggregate query on the leader.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chaoslib.types import Configuration, Secrets
+
+from aftershock import checkers
+from aftershock.faults.target import local_sandbox
+
+__all__ = ["no_oversell"]
+
+
+def no_oversell(configuration: Configuration = None, secrets: Secrets = None) -> dict[str, Any]:
+    """Per product, units sold (order lines) against units stocked and stock left.
+
+    Judge `$.valid`: false names each oversold product (sold beyond what
+    was stocked, or stock below zero) and each with phantom stock (more
+    left than stocked minus sold: a lost stock update that will oversell).
+    """
+    topology = local_sandbox("no_oversell", configuration)
+    from aftershock.targets.local.final_reads import stock_rows
+
+    return checkers.inventory(stock_rows(topology)).as_dict()
