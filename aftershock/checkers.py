@@ -207,7 +207,7 @@ def recovery_time(
     the threshold had the rest of `min_requests` succeeded). The first good
     window after the last bad one holds the recovery; it is placed between
     the last failed request before the first success in that window
-    (`at_least`) and that success (`seconds`, rounded down to 0.1 s).
+    (`at_least`) and that success (`at_most`; `seconds` is it rounded up to 0.1 s).
     Unknown when the traffic never recovered, when no request came after
     the fault, or when those two requests are more than 0.1 s apart: too
     little traffic to place the moment (the bracket is still reported).
@@ -232,8 +232,13 @@ def recovery_time(
     opened = fault_start + good[0] * STEP
     success = next(t for t, failed in after if t >= opened and not failed)
     failure = max((t for t, failed in after if failed and t < success), default=fault_start)
-    seconds = math.floor((success - fault_start) / STEP + 1e-9) * STEP
-    details |= {"seconds": round(seconds, 1), "at_least": round(failure - fault_start, 2)}
+    # Rounded up: a recovery time is never reported earlier than the evidence allows.
+    seconds = math.ceil((success - fault_start) / STEP - 1e-9) * STEP
+    details |= {
+        "seconds": round(seconds, 1),
+        "at_least": round(failure - fault_start, 3),
+        "at_most": round(success - fault_start, 3),
+    }
     if not bad:
         details["seconds"] = 0.0
     elif success - failure > STEP + 1e-9:

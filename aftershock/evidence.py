@@ -16,7 +16,7 @@ from typing import Any
 
 from aftershock import history
 from aftershock.faults.ledger import Event
-from aftershock.load import last_run_dir, registry_path, running
+from aftershock.load import RUN_SETTINGS, last_run_dir, registry_path, running
 from aftershock.sandbox.errors import SandboxError
 from aftershock.sandbox.topology import Topology
 from aftershock.targets.local.common import ledger
@@ -44,7 +44,10 @@ def find_run(topology: Topology, run_dir: str = "") -> Run:
     """The run at `run_dir`, else the newest load started against `topology`."""
     registry = registry_path(topology.state_root, topology.name)
     path = Path(run_dir) if run_dir else last_run_dir(registry)
-    if path is None or not (path / history.TIMELINE_FILE).exists():
+    recorded = path is not None and any(
+        (path / name).exists() for name in (RUN_SETTINGS, history.TIMELINE_FILE)
+    )
+    if path is None or not recorded:
         where = run_dir or f"sandbox {topology.name}"
         raise EvidenceMissing(
             f"no load run recorded for {where}: start one (start_load, `aftershock load`) "
@@ -53,7 +56,7 @@ def find_run(topology: Topology, run_dir: str = "") -> Run:
     current = running(registry)
     live = current is not None and Path(current.run_dir).resolve() == path.resolve()
     try:
-        run_id = str(json.loads((path / "load.json").read_text()).get("run_id", ""))
+        run_id = str(json.loads((path / RUN_SETTINGS).read_text()).get("run_id", ""))
     except (OSError, ValueError):
         run_id = ""
     return Run(path, live, run_id)

@@ -40,6 +40,7 @@ LOCUSTFILE = Path(__file__).resolve().parents[1] / "loadtests" / "locustfile.py"
 SHAPES = ("none", *SCHEDULES)
 STOP_GRACE = 15.0  # seconds Locust gets to stop its users and write its files
 LOG_FILE = "locust.log"
+RUN_SETTINGS = "load.json"  # the settings of a run, written before Locust starts
 
 
 class LoadError(SandboxError):
@@ -162,7 +163,7 @@ def launch(settings: LoadSettings, registry: Path) -> tuple[LoadRun, subprocess.
         raise LoadError(f"{settings.run_dir} already holds a run's history: pick a new run dir")
     settings.run_dir.mkdir(parents=True, exist_ok=True)
     settings_doc = {**asdict(settings), "run_dir": str(settings.run_dir)}
-    (settings.run_dir / "load.json").write_text(json.dumps(settings_doc, indent=2))
+    (settings.run_dir / RUN_SETTINGS).write_text(json.dumps(settings_doc, indent=2))
     with (settings.run_dir / "locust.out").open("ab") as output:
         process = subprocess.Popen(
             settings.command(), stdout=output, stderr=subprocess.STDOUT,

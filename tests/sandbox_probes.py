@@ -103,6 +103,12 @@ def make_whole(topology: Topology) -> None:
     """Heal every fault and wait until the sandbox is as booted: taiwan leads, all ready."""
     heal_all(topology)
     assert ledger(topology).entries() == []
+    if any(postgres.in_maintenance(topology, r) for r in REGIONS):
+        postgres.set_maintenance(topology, load_credentials(topology), False)
+        wait_for(
+            lambda: not any(postgres.in_maintenance(topology, r) for r in REGIONS),
+            what="Patroni out of maintenance mode",
+        )
     wait_for(lambda: postgres.leader(topology) is not None, what="a leader")
     if postgres.leader(topology) != "taiwan":
         rejoin(topology, "taiwan")

@@ -7,29 +7,23 @@ must appear in its history.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import os
 import signal
-import subprocess
 import threading
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from loads import fast_load, locust_running
 from sandbox_probes import wait_for
 
 from aftershock import checkers, history
 from aftershock.load import (
-    LoadRun,
     LoadSettings,
-    launch,
     registry_path,
     running,
     start_load,
-    stop,
     stop_load,
 )
 from aftershock.sandbox.endpoints import connect
@@ -40,30 +34,8 @@ from aftershock.targets.local import region
 pytestmark = pytest.mark.sandbox
 
 
-def fast_load(sandbox: Topology, run_dir: Path, **changes: object) -> LoadSettings:
-    """A brisk load: short think time so a few seconds make hundreds of requests."""
-    base: dict[str, object] = {
-        "host": sandbox.edge_url, "run_dir": run_dir, "users": 20, "spawn_rate": 20.0,
-        "duration": 8.0, "think_time": "0.05,0.2", "run_id": uuid.uuid4().hex[:10],
-        "task_weights": "list=2,product=2,cart=1,checkout=3",
-    }  # fmt: skip
-    return LoadSettings(**{**base, **changes})  # type: ignore[arg-type]
-
-
-@contextlib.contextmanager
-def locust_running(
-    settings: LoadSettings, state_root: Path
-) -> Iterator[tuple[LoadRun, subprocess.Popen[bytes]]]:
-    """Locust started for `settings`; stopped for certain when the block ends, however."""
-    registry = registry_path(state_root, "load")
-    try:
-        yield launch(settings, registry)
-    finally:
-        stop(registry)
-
-
 def run_to_end(settings: LoadSettings, state_root: Path) -> history.Shape:
-    with locust_running(settings, state_root) as (_, process):
+    with locust_running(settings, registry_path(state_root, "load")) as (_, process):
         assert process.wait(timeout=settings.duration + 60) == 0, settings.run_dir / "locust.out"
     return history.operations(history.read(settings.run_dir / history.HISTORY_FILE).records)
 
@@ -123,7 +95,7 @@ def test_isolating_taiwan_mid_run_gives_unknowns_and_no_unbacked_ok(
     whole_sandbox: Topology, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     settings = fast_load(whole_sandbox, tmp_path / "run", duration=30.0)
-    with locust_running(settings, tmp_path) as (_, process):
+    with locust_running(settings, registry_path(tmp_path, "load")) as (_, process):
         time.sleep(8)
         isolated_at = time.time()
         region.isolate_region(whole_sandbox, "taiwan")
@@ -160,7 +132,7 @@ def test_a_sigkilled_locust_leaves_a_readable_history_missing_at_most_100_ms(
 ) -> None:
     settings = fast_load(whole_sandbox, tmp_path / "run", duration=60.0)
     path = settings.run_dir / history.HISTORY_FILE
-    with locust_running(settings, tmp_path) as (run, _):
+    with locust_running(settings, registry_path(tmp_path, "load")) as (run, _):
         wait_for(lambda: history.operations(history.read(path).records).count("ok") > 50,
                  timeout=30, what="load under way")  # fmt: skip
         killed_at = time.time()

@@ -1,13 +1,15 @@
-"""Every probe on a real sandbox: it passes when the platform is healthy and fails when broken."""
+"""Lag and health probes on a real sandbox: they pass when healthy and fail when broken."""
 
 from __future__ import annotations
 
 import pytest
+from sandbox_probes import wait_for
 
 from aftershock.faults.target import FaultNotSupported
-from aftershock.sandbox.topology import Topology
-from aftershock.targets.local import database
-from probes import replication
+from aftershock.sandbox.errors import SandboxError
+from aftershock.sandbox.topology import REGIONS, Topology
+from aftershock.targets.local import cache, database
+from probes import health, replication
 
 pytestmark = pytest.mark.sandbox
 
@@ -44,3 +46,33 @@ def test_lag_probe_is_under_a_second_when_healthy_and_above_it_while_replay_is_p
 def test_lag_probe_refuses_targets_it_cannot_measure() -> None:
     with pytest.raises(FaultNotSupported, match="not supported by target aws"):
         replication.lag_seconds(1.0, {"aftershock_target": "aws"})
+
+
+def test_region_ready_until_its_cache_dies_then_both_shop_and_edge_say_so(
+    whole_sandbox: Topology,
+) -> None:
+    assert all(health.region_ready(r, config(whole_sandbox))["ready"] for r in REGIONS)
+    cache.kill_cache(whole_sandbox, "tokyo")
+    try:
+        broken = health.region_ready("tokyo", config(whole_sandbox))
+        assert broken["ready"] is False
+        assert broken["shop"]["status"] == 503
+        assert broken["shop"]["body"]["cache"] is False
+        wait_for(
+            lambda: health.region_ready("tokyo", config(whole_sandbox))["edge"] == "DOWN",
+            timeout=10,
+            what="the edge marks tokyo down",
+        )
+        assert health.region_ready("taiwan", config(whole_sandbox))["ready"] is True
+    finally:
+        cache.start_cache(whole_sandbox, "tokyo")
+    wait_for(
+        lambda: health.region_ready("tokyo", config(whole_sandbox))["ready"],
+        timeout=10,
+        what="tokyo ready again",
+    )
+
+
+def test_region_ready_refuses_an_unknown_region(whole_sandbox: Topology) -> None:
+    with pytest.raises(SandboxError, match="unknown region 'osaka'"):
+        health.region_ready("osaka", config(whole_sandbox))

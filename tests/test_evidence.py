@@ -1,0 +1,79 @@
+"""Finding a run's evidence on disk, and the probes that read only files, without a sandbox."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from aftershock import history
+from aftershock.evidence import EvidenceMissing, find_run, recent_requests
+from aftershock.faults.ledger import Entry
+from aftershock.load import registry_path
+from aftershock.sandbox.topology import Topology
+from aftershock.targets.local.common import ledger
+from probes import recovery, traffic
+
+
+def lay_out_run(state_root: Path, rows: list[dict[str, object]], run_id: str = "r1") -> Path:
+    """A finished run as `load.launch` leaves it: run dir, load.json, the `.last` pointer."""
+    run_dir = state_root / "runs" / "one"
+    run_dir.mkdir(parents=True)
+    (run_dir / "load.json").write_text(json.dumps({"run_id": run_id}))
+    (run_dir / history.TIMELINE_FILE).write_text("".join(json.dumps(r) + "\n" for r in rows))
+    registry = registry_path(state_root, "sb")
+    registry.parent.mkdir(parents=True)
+    registry.with_suffix(".last").write_text(str(run_dir))
+    return run_dir
+
+
+def rows(start: float, seconds: float, rate: int, failing: tuple[float, float] = (0, 0)) -> list:
+    out = []
+    for n in range(int(seconds * rate)):
+        t = start + n / rate
+        status = 503 if failing[0] <= t < failing[1] else 200
+        region = "taiwan" if n % 5 < 3 else "tokyo"
+        out.append({"t": t, "route": "/x", "status": status, "ms": 4.0, "region": region})
+    return out
+
+
+def config(state_root: Path) -> dict[str, str]:
+    return {"aftershock_sandbox": "sb", "aftershock_state_root": str(state_root)}
+
+
+def test_no_recorded_run_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(EvidenceMissing, match="no load run recorded for sandbox sb"):
+        traffic.error_rate(5.0, configuration=config(tmp_path))
+    with pytest.raises(EvidenceMissing, match="no load run recorded for /nowhere"):
+        find_run(Topology("sb", tmp_path), "/nowhere")
+
+
+def test_an_ended_run_is_judged_on_its_own_last_seconds(tmp_path: Path) -> None:
+    lay_out_run(tmp_path, rows(1000.0, 10, 20, failing=(1008.0, 1010.0)))
+    run = find_run(Topology("sb", tmp_path))
+    assert (run.live, run.key_prefix) == (False, "r1-")
+    window, start, end = recent_requests(run, 2.0)
+    assert (start, end) == (pytest.approx(1007.95), pytest.approx(1009.95))
+    assert len(window) == 41
+    result = traffic.error_rate(2.0, configuration=config(tmp_path))
+    assert result["live"] is False
+    assert result["rate"] == pytest.approx(40 / 41)
+    assert traffic.split(configuration=config(tmp_path))["shares"] == {"taiwan": 0.6, "tokyo": 0.4}
+
+
+def test_rto_is_timed_from_the_journal_even_after_the_fault_was_healed(tmp_path: Path) -> None:
+    topology = Topology("sb", tmp_path)
+    with pytest.raises(EvidenceMissing, match="no isolate_region fault in the journal"):
+        recovery.rto_seconds("isolate_region", configuration=config(tmp_path))
+    book = ledger(topology)
+    entry = book.record(Entry("isolate_region", {"region": "taiwan"}))
+    book.forget(entry.id)
+    began = book.events()[0].at
+    lay_out_run(tmp_path, rows(began - 5, 20, 50, failing=(began + 0.5, began + 7.25)))
+    result = recovery.rto_seconds("isolate_region", configuration=config(tmp_path))
+    assert result["valid"] is True, result
+    assert result["seconds"] == pytest.approx(7.3)  # the first success, rounded up
+    assert result["fault"] == "isolate_region"
+    late = recovery.rto_seconds(target_s=5.0, configuration=config(tmp_path))
+    assert late["valid"] is False
