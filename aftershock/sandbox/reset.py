@@ -1,0 +1,144 @@
+"""Making a sandbox whole again between experiments: the state `sandbox up` leaves.
+
+Heal every recorded fault, leave Patroni's maintenance mode, put the
+leader back in taiwan, wait until tokyo is the sync replica again (cloning
+it afresh when it is wedged) and both shops are up at the edge. The gate
+runs this between experiments; the test suite between tests.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Callable
+
+from aftershock.sandbox import haproxy, postgres, status
+from aftershock.sandbox.errors import SandboxError
+from aftershock.sandbox.network import namespace_pids
+from aftershock.sandbox.postgres import PG_BIN_DIR
+from aftershock.sandbox.processes import kill_pids
+from aftershock.sandbox.state import load_credentials
+from aftershock.sandbox.topology import REGIONS, Topology
+from aftershock.targets.local import database, heal_all, ledger
+
+
+class NotWhole(SandboxError):
+    """The sandbox could not be brought back to its booted state."""
+
+
+def wait_for(check: Callable[[], bool], timeout: float = 60.0, what: str = "") -> float:
+    """Poll until `check()` holds; return the seconds it took, or raise NotWhole."""
+    began = time.monotonic()
+    while True:
+        try:
+            if check():
+                return time.monotonic() - began
+        except Exception:  # noqa: BLE001, S110 - a failing observation means "not yet"
+            pass
+        if time.monotonic() - began >= timeout:
+            raise NotWhole(f"not true after {timeout:g} s: {what or check}")
+        time.sleep(0.1)
+
+
+def edge_state(topology: Topology, region: str) -> str | None:
+    return haproxy.server_states(topology).get((f"shop-{region}", region))
+
+
+def make_whole(topology: Topology) -> None:
+    """Heal every fault and wait until the sandbox is as booted: taiwan leads, all ready."""
+    heal_all(topology)
+    if ledger(topology).entries():
+        raise NotWhole(f"faults still recorded after heal: {ledger(topology).entries()}")
+    if any(postgres.in_maintenance(topology, r) for r in REGIONS):
+        postgres.set_maintenance(topology, load_credentials(topology), False)
+        wait_for(
+            lambda: not any(postgres.in_maintenance(topology, r) for r in REGIONS),
+            what="Patroni out of maintenance mode",
+        )
+    wait_for(lambda: postgres.leader(topology) is not None, what="a leader")
+    if postgres.leader(topology) != "taiwan":
+        rejoin(topology, "taiwan")
+        code, message = postgres.request_leader_change(
+            topology, load_credentials(topology), "switchover", candidate="taiwan",
+            leader=postgres.leader(topology),
+        )  # fmt: skip
+        if code != 200:
+            raise NotWhole(f"switchover back to taiwan refused ({code}): {message}")
+        wait_for(lambda: postgres.leader(topology) == "taiwan", what="taiwan leads again")
+    rejoin(topology, "tokyo")
+    wait_for(
+        lambda: all(edge_state(topology, r) == "UP" for r in REGIONS), what="both shops at the edge"
+    )
+
+
+def rejoin(topology: Topology, region: str, patience: float = 30.0) -> None:
+    """Wait for `region` to be the sync replica; re-clone its node if it is wedged.
+
+    Patroni 3.1 can wedge an old leader that demoted itself while cut off
+    from etcd: on reconnection it starts a second postmaster (setsid, outside
+    Patroni's process group) that keeps the port, pg_rewind fails on the
+    running one, the data directory is removed under it, and what is left
+    can even be ahead of the new leader on the same timeline. Seen about once
+    in three isolate-under-load runs. The node is a replica holding nothing
+    the leader lacks, so the repair is a clean re-clone: stop it, kill every
+    postmaster left in its namespace (exact binary path), remove its data
+    directory, start it. The experiment that caused it has been judged
+    before this runs.
+    """
+    synced = lambda: postgres.role_check(topology, region, "sync")  # noqa: E731
+    try:
+        wait_for(synced, timeout=patience, what=f"{region} sync replica")
+        return
+    except NotWhole:
+        print(f"[repair] {region} not a sync replica after {patience:.0f} s: re-cloning it")
+    # Two tries: in one CI run the first clone came up but was not made the
+    # sync standby within a minute, and a second re-clone was.
+    for attempt in (1, 2):
+        reclone(topology, region)
+        try:
+            wait_for(synced, timeout=60, what=f"{region} sync replica after re-clone {attempt}")
+            return
+        except NotWhole:
+            if attempt == 2:
+                raise NotWhole(
+                    f"{region} not a sync replica after two re-clones\n{diagnostics(topology)}"
+                ) from None
+            print(f"[repair] {region} still not a sync replica: re-cloning it again")
+
+
+def reclone(topology: Topology, region: str) -> None:
+    """Stop the node, kill every postmaster left in its namespace, drop its data, start it."""
+    database.stop_db_node(topology, region)
+    postmaster = str(PG_BIN_DIR / "postgres")
+    strays = [
+        pid for pid in namespace_pids(topology.netns(region))
+        if _exe(pid) == postmaster
+    ]  # fmt: skip
+    kill_pids(strays)
+    shutil.rmtree(postgres.patroni_home(topology, region) / "pgdata", ignore_errors=True)
+    database.start_db_node(topology, region)
+
+
+def _exe(pid: int) -> str:
+    try:
+        return os.readlink(f"/proc/{pid}/exe")
+    except OSError:
+        return ""
+
+
+def diagnostics(topology: Topology, log_lines: int = 25) -> str:
+    """What an engineer reads first when the sandbox is not whole: status, ledger, Patroni logs."""
+    parts: list[str] = []
+    try:
+        rows = status.collect(topology, load_credentials(topology))
+        parts.append("\n".join(" | ".join(vars(row).values()) for row in rows))
+    except Exception as exc:  # noqa: BLE001 - diagnostics must not hide the real failure
+        parts.append(f"status unavailable: {exc}")
+    parts.append(f"ledger: {[e.fault for e in ledger(topology).entries()]}")
+    for region in REGIONS:
+        log = topology.log_path(f"patroni-{region}")
+        if log.exists():
+            tail = log.read_text(errors="replace").splitlines()[-log_lines:]
+            parts.append(f"--- {log} (last {len(tail)} lines)\n" + "\n".join(tail))
+    return "\n".join(parts)
