@@ -20,13 +20,12 @@ $(STAMP): pyproject.toml scripts/install-deps.sh
 test: $(STAMP)
 	$(BIN)/pytest
 
-# For now: boot the sandbox, show its status, tear it down (always).
+# The resilience gate: every experiment tagged `gate`, on a sandbox the run
+# boots and tears down itself. Its exit code is the verdict; journals, load
+# evidence and node logs land in results/gate-<time>/.
 gameday: $(STAMP)
-	@rc=0; \
-	$(BIN)/aftershock sandbox up --name $(GAMEDAY_SANDBOX) || rc=$$?; \
-	if [ $$rc -eq 0 ]; then $(BIN)/aftershock sandbox status --name $(GAMEDAY_SANDBOX) || rc=$$?; fi; \
-	$(BIN)/aftershock sandbox down --name $(GAMEDAY_SANDBOX) || rc=$$?; \
-	exit $$rc
+	$(BIN)/pytest experiments -m gate --sandbox $(GAMEDAY_SANDBOX) -p no:cacheprovider \
+		--junitxml results/gate-junit.xml
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,5 +1,7 @@
-"""Root conftest: where the pytest plugin that runs experiment files will be loaded.
+"""Root conftest: loads the plugin that runs experiment files (`pytest experiments -m gate`).
 
 `pytest_plugins` may only be declared here (pytest refuses it in nested
-conftests); the experiment plugin arrives with the experiments.
+conftests).
 """
+
+pytest_plugins = ["aftershock.pytest_plugin", "pytester"]

@@ -209,9 +209,9 @@ def recovery_time(
     the last failed request before the first success in that window
     (`at_least`) and that success (`at_most`; `seconds` is it rounded up to 0.1 s).
     Unknown when the traffic never recovered, when no request came after
-    the fault, or when those two requests are more than 0.1 s apart: too
-    little traffic to place the moment (the bracket is still reported).
-    With `target`, valid means `seconds` is within it.
+    the fault, or when those two requests are more than 0.1 s apart (too
+    little traffic to place the moment) and `target` falls between them.
+    With `target`, valid means recovery within it.
     """
     name = "recovery_time"
     after = sorted((float(r["t"]), is_error(r)) for r in timeline if float(r["t"]) >= fault_start)
@@ -242,19 +242,29 @@ def recovery_time(
     if not bad:
         details["seconds"] = 0.0
     elif success - failure > STEP + 1e-9:
-        return Result(
-            name,
-            UNKNOWN,
-            details,
-            f"recovered between {failure - fault_start:.2f} and {success - fault_start:.2f} s "
-            "after the fault: too little traffic to place it within 0.1 s",
-        )
+        return _bracketed(details, target)
     seconds = details["seconds"]
     if target is None:
         return Result(name, True, details, f"recovered {seconds:.1f} s after the fault")
     valid = seconds <= target
     verb = "within" if valid else "beyond"
     return Result(name, valid, details, f"recovered in {seconds:.1f} s, {verb} {target:g} s")
+
+
+def _bracketed(details: dict[str, Any], target: float | None) -> Result:
+    """Recovery known only to lie between two requests more than 0.1 s apart.
+
+    No figure is claimed, but a target wholly on one side of the bracket is
+    still decided: recovered by `at_most` is within any target above it.
+    """
+    low, high = details["at_least"], details["at_most"]
+    between = f"recovered between {low:.2f} and {high:.2f} s after the fault"
+    thin = "too little traffic to place it within 0.1 s"
+    if target is not None and high <= target:
+        return Result("recovery_time", True, details, f"{between}, within {target:g} s ({thin})")
+    if target is not None and low > target:
+        return Result("recovery_time", False, details, f"{between}, beyond {target:g} s ({thin})")
+    return Result("recovery_time", UNKNOWN, details, f"{between}: {thin}")
 
 
 def _window_states(

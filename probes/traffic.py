@@ -54,7 +54,11 @@ def split(
     configuration: Configuration = None,
     secrets: Secrets = None,
 ) -> dict[str, Any]:
-    """Share of answered requests each region served (`$.shares.taiwan`); 0: the whole run."""
+    """Share of answered requests each region served; 0: the whole run.
+
+    The shares are also top-level keys (`taiwan`, `tokyo`), so a range
+    tolerance can judge one: `{"type": "range", "range": [0.55, 0.65], "target": "taiwan"}`.
+    """
     if float(window_s) > 0:
         rows, about = _window(float(window_s), run_dir, configuration)
     else:
@@ -64,7 +68,7 @@ def split(
     result = checkers.traffic_split(rows)
     if result.valid == checkers.UNKNOWN:
         raise EvidenceMissing(f"{result.reason} in {about['run_dir']}")
-    return {**result.details, **about}
+    return {**result.details, **result.details["shares"], **about}
 
 
 def _window(

@@ -254,10 +254,14 @@ def test_sparse_failures_still_mark_the_outage_bad() -> None:
 def test_a_gap_between_the_last_failure_and_the_first_success_is_reported_not_guessed() -> None:
     fault = 1000.0
     rows = timeline(fault, 10, 2, (fault, fault + 10)) + timeline(fault + 10, 10, 50, None)
-    result = recovery_time(rows, fault, target=300)
+    result = recovery_time(rows, fault)
     assert result.valid == UNKNOWN  # the last failure is at 9.5 s, the first success at 10.0 s
-    assert (result.details["at_least"], result.details["seconds"]) == (9.5, 10.0)
+    assert (result.details["at_least"], result.details["at_most"]) == (9.5, 10.0)
     assert "between 9.50 and 10.00 s" in result.reason
+    # A target on one side of the bracket is still decided; one inside it is not.
+    assert recovery_time(rows, fault, target=300).valid is True
+    assert recovery_time(rows, fault, target=5).valid is False
+    assert recovery_time(rows, fault, target=9.8).valid == UNKNOWN
 
 
 def test_no_oversell_passes_consistent_stock_and_names_each_broken_product() -> None:

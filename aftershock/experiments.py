@@ -1,0 +1,105 @@
+"""Running one Chaos Toolkit experiment and reading its journal as a verdict.
+
+Used by the pytest plugin and `aftershock gameday`; `chaos run
+--rollback-strategy always experiments/<file>` runs the same files.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+ROLLBACKS_ALWAYS: dict[str, Any] = {"runtime": {"rollbacks": {"strategy": "always"}}}
+JOURNAL_FILE = "journal.json"
+SHOWN = 300  # characters of a probe's value shown in a failure
+LISTED = 50  # ids shown per category; the journal holds them all
+EVIDENCE_KEYS = (
+    "valid", "seconds", "lost", "duplicated", "unexpected", "failed_but_present",
+    "oversold", "phantom_stock",
+)  # fmt: skip
+
+
+def run(
+    experiment: dict[str, Any], configuration: dict[str, Any], evidence: Path
+) -> dict[str, Any]:
+    """Run `experiment` with rollbacks always played; keep its journal in `evidence`."""
+    from chaoslib.experiment import run_experiment
+
+    journal = run_experiment(
+        copy.deepcopy(experiment),
+        settings=copy.deepcopy(ROLLBACKS_ALWAYS),
+        experiment_vars=(configuration, {}),
+    )
+    (evidence / JOURNAL_FILE).write_text(json.dumps(journal, indent=2, default=str))
+    return journal
+
+
+def verdict_summary(journal: dict[str, Any]) -> list[str]:
+    """One line per reason the experiment failed; empty when it passed."""
+    problems: list[str] = []
+    status = journal.get("status")
+    if status not in ("completed", "failed", "interrupted", "aborted"):
+        problems.append(f"status {status!r}")
+    steady = journal.get("steady_states") or {}
+    for phase in ("before", "after"):
+        for probe in (steady.get(phase) or {}).get("probes", []):
+            if not probe.get("tolerance_met", True):
+                problems.append(f"steady state {phase} the method: {_probe_line(probe)}")
+    for verdict in journal.get("aftershock_verdicts", []):
+        if not verdict["tolerance_met"]:
+            problems.append(f"verdict {_verdict_line(verdict)}")
+    if journal.get("aftershock_verdicts_note"):
+        problems.append(journal["aftershock_verdicts_note"])
+    for run in journal.get("run", []):
+        if run.get("status") == "failed":
+            name = run.get("activity", {}).get("name")
+            problems.append(f"method activity {name} failed: {_exception(run)}")
+    for run in journal.get("rollbacks", []):
+        if run.get("status") == "failed":
+            name = run.get("activity", {}).get("name")
+            problems.append(f"rollback {name} failed: {_exception(run)}")
+    if status in ("failed", "interrupted", "aborted") and not problems:
+        problems.append(f"experiment {status}")
+    elif status in ("interrupted", "aborted"):
+        problems.insert(0, f"experiment {status} (rollbacks were played)")
+    if journal.get("deviated") and not problems:
+        problems.append("deviated")
+    return problems
+
+
+def _probe_line(run: dict[str, Any]) -> str:
+    activity = run.get("activity", {})
+    name = activity.get("name")
+    if run.get("status") == "failed":
+        return f"probe {name} could not look: {_exception(run)}"
+    tolerance = json.dumps(activity.get("tolerance"))
+    return f"probe {name}: tolerance {tolerance} not met by {_short(run.get('output'))}"
+
+
+def _verdict_line(verdict: dict[str, Any]) -> str:
+    if verdict.get("exception"):
+        return f"{verdict['name']} could not look: {_exception(verdict)}"
+    tolerance = json.dumps(verdict["tolerance"])
+    return f"{verdict['name']}: tolerance {tolerance} not met by {_short(verdict['output'])}"
+
+
+def _exception(run: dict[str, Any]) -> str:
+    lines = [line.strip() for line in (run.get("exception") or []) if line.strip()]
+    return lines[-1] if lines else "no reason recorded"
+
+
+def _short(value: Any) -> str:
+    """A probe's value as a person needs it: a checker's reason and the ids it names."""
+    if isinstance(value, dict) and "reason" in value:
+        named = {k: _capped(value[k]) for k in EVIDENCE_KEYS if value.get(k)}
+        return f"{value['reason']!r} {json.dumps(named, default=str)}"
+    text = json.dumps(value, default=str)
+    return text if len(text) <= SHOWN else text[:SHOWN] + "..."
+
+
+def _capped(value: Any) -> Any:
+    if isinstance(value, list) and len(value) > LISTED:
+        return [*value[:LISTED], f"... and {len(value) - LISTED} more"]
+    return value

@@ -1,0 +1,211 @@
+"""pytest plugin: Chaos Toolkit experiment files as test items, judged on a real target.
+
+Loaded from the root `conftest.py`. Every `experiments/*.json` becomes one
+item, its tags become markers (`pytest experiments -m gate`). For the local
+target the session boots one sandbox at the first experiment and tears it
+down at the end; between experiments it is made whole again
+(`aftershock.sandbox.reset`). Each experiment runs through chaoslib with
+rollbacks always played; its journal, load evidence and node logs are kept
+in `<results>/<session>/<experiment>/`.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aftershock.faults.target import TARGETS
+from aftershock.sandbox.topology import DEFAULT_STATE_ROOT, Topology
+
+SESSION = pytest.StashKey["GateSession"]()
+ROLLBACKS_ALWAYS = {"runtime": {"rollbacks": {"strategy": "always"}}}
+TAG_MARKERS = ("gate", "gameday")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("aftershock", "aftershock experiments")
+    group.addoption("--target", default="local", choices=TARGETS, help="Where faults go.")
+    group.addoption(
+        "--target-file",
+        default=None,
+        help="JSON object of configuration values for the target (e.g. aftershock_host).",
+    )
+    group.addoption("--sandbox", default="gameday", help="Local sandbox name (1-8 chars).")
+    group.addoption(
+        "--reuse-sandbox",
+        action="store_true",
+        help="Run against a sandbox that is already up; neither boot nor tear it down.",
+    )
+    group.addoption("--results", default="results", help="Where evidence is kept.")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "gate: in the pre-release resilience gate (CI)")
+    config.addinivalue_line("markers", "gameday: in the full game-day suite")
+    config.addinivalue_line("markers", "experiment: a Chaos Toolkit experiment file")
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if file_path.suffix == ".json" and file_path.parent.name == "experiments":
+        return ExperimentFile.from_parent(parent, path=file_path)
+    return None
+
+
+class ExperimentFile(pytest.File):
+    """One experiment file: a single item, or one clear collection error."""
+
+    def collect(self) -> Iterator[ExperimentItem]:
+        experiment = load_experiment(self.path)
+        item = ExperimentItem.from_parent(self, name=self.path.stem, experiment=experiment)
+        item.add_marker("experiment")
+        for tag in experiment.get("tags", []):
+            if tag in TAG_MARKERS:
+                item.add_marker(tag)
+        yield item
+
+
+class ExperimentInvalid(Exception):
+    """An experiment file that cannot be run as written."""
+
+
+def load_experiment(path: Path) -> dict[str, Any]:
+    """Parse and validate an experiment file; raise ExperimentInvalid with one line."""
+    from chaoslib.exceptions import ChaosException
+    from chaoslib.experiment import ensure_experiment_is_valid
+
+    try:
+        experiment = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ExperimentInvalid(f"{path}: not JSON: {exc}") from None
+    if not isinstance(experiment, dict):
+        raise ExperimentInvalid(f"{path}: an experiment is a JSON object")
+    try:
+        ensure_experiment_is_valid(experiment)
+    except ChaosException as exc:
+        raise ExperimentInvalid(f"{path}: invalid experiment: {exc}") from None
+    return experiment
+
+
+class ExperimentFailed(Exception):
+    """The experiment deviated, failed or was interrupted; the journal says where."""
+
+    def __init__(self, summary: str) -> None:
+        super().__init__(summary)
+        self.summary = summary
+
+
+class ExperimentItem(pytest.Item):
+    def __init__(self, *, experiment: dict[str, Any], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.experiment = experiment
+
+    def runtest(self) -> None:
+        from aftershock.experiments import run
+
+        gate = gate_session(self.config)
+        evidence = gate.evidence_dir(self.name)
+        journal = run(self.experiment, gate.configuration(evidence), evidence)
+        if journal.get("status") == "interrupted":
+            self.session.shouldstop = f"{self.name} was interrupted (rollbacks were played)"
+        from aftershock.experiments import verdict_summary
+
+        problems = verdict_summary(journal)
+        if problems:
+            raise ExperimentFailed("\n".join([*problems, f"evidence: {evidence}"]))
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, ExperimentFailed):
+            return f"experiment {self.name} failed:\n{excinfo.value.summary}"
+        return str(super().repr_failure(excinfo, style))
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, f"experiment: {self.experiment.get('title', self.name)}"
+
+
+def pytest_collectreport(report: pytest.CollectReport) -> None:
+    # One line for an invalid experiment file, not a traceback into chaoslib.
+    if report.failed and "ExperimentInvalid" in str(report.longrepr):
+        for line in str(report.longrepr).splitlines():
+            if line.startswith("E ") and "ExperimentInvalid:" in line:
+                report.longrepr = line.split("ExperimentInvalid:", 1)[1].strip()
+                break
+
+
+class GateSession:
+    """What the experiments of one pytest session share: the target and the evidence root."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.target = str(config.getoption("--target"))
+        self.overrides = _target_file(config.getoption("--target-file"))
+        self.topology = Topology(str(config.getoption("--sandbox")), Path(DEFAULT_STATE_ROOT))
+        self.reuse = bool(config.getoption("--reuse-sandbox"))
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        self.root = Path(str(config.getoption("--results"))).resolve() / f"gate-{stamp}"
+        self.booted = False
+        self.experiments = 0
+
+    def configuration(self, evidence: Path) -> dict[str, Any]:
+        return {
+            "aftershock_target": self.target,
+            "aftershock_sandbox": self.topology.name,
+            "aftershock_state_root": str(self.topology.state_root),
+            "aftershock_run_dir": str(evidence / "load"),
+            **self.overrides,
+        }
+
+    def evidence_dir(self, name: str) -> Path:
+        """Ready the target for the next experiment and give it its evidence directory."""
+        if self.target == "local":
+            self._ready_sandbox()
+        self.experiments += 1
+        path = self.root / name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def _ready_sandbox(self) -> None:
+        from aftershock.sandbox import lifecycle
+        from aftershock.sandbox.reset import make_whole
+
+        if not self.booted and not self.reuse:
+            lifecycle.up(self.topology)
+            self.booted = True
+        elif self.experiments:
+            make_whole(self.topology)
+
+    def finish(self) -> None:
+        if self.booted:
+            from aftershock.sandbox import lifecycle
+
+            if self.topology.log_dir.exists():
+                shutil.copytree(self.topology.log_dir, self.root / "node-logs", dirs_exist_ok=True)
+            lifecycle.down(self.topology)
+
+
+def gate_session(config: pytest.Config) -> GateSession:
+    if SESSION not in config.stash:
+        config.stash[SESSION] = GateSession(config)
+    return config.stash[SESSION]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    gate = session.config.stash.get(SESSION, None)
+    if gate is not None:
+        gate.finish()
+
+
+def _target_file(path: str | None) -> dict[str, Any]:
+    if not path:
+        return {}
+    try:
+        values = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise pytest.UsageError(f"--target-file {path}: {exc}") from None
+    if not isinstance(values, dict):
+        raise pytest.UsageError(f"--target-file {path}: expected a JSON object")
+    return values

@@ -1,0 +1,89 @@
+"""A Chaos Toolkit control that judges an experiment's outcome once its method has run.
+
+A steady-state hypothesis is checked before and after the method, so its
+probes must make sense at both times (a region is ready, lag is under a
+second). Some promises only exist after the method: the RTO of the fault
+just injected, the orders of the load just run. Those are declared as
+probes with tolerances in the experiment's `aftershock` extension:
+
+    "extensions": [{"name": "aftershock", "verdicts": [<probe with a tolerance>, ...]}]
+
+and this control runs them when the method ends (the load has stopped, the
+faults are healed, rollbacks have not run yet). A verdict whose tolerance
+is not met, or whose probe raised, marks the journal deviated; every
+verdict lands in the journal under `aftershock_verdicts`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chaoslib.activity import execute_activity
+from chaoslib.hypothesis import within_tolerance
+from chaoslib.types import Configuration, Experiment, Journal, Secrets
+
+EXTENSION = "aftershock"
+RESULTS = "_verdict_results"  # where the method's verdicts wait for the journal
+
+
+def extension(experiment: Experiment | None) -> dict[str, Any] | None:
+    """The experiment's `aftershock` extension, if it declares one."""
+    for ext in (experiment or {}).get("extensions") or []:
+        if ext.get("name") == EXTENSION:
+            return ext
+    return None
+
+
+def judge(
+    experiment: Experiment, configuration: Configuration, secrets: Secrets
+) -> list[dict[str, Any]]:
+    """Run every verdict probe and check its tolerance; a probe that raised is not met."""
+    ext = extension(experiment) or {}
+    results = []
+    for verdict in ext.get("verdicts", []):
+        run = execute_activity(experiment, verdict, configuration, secrets, dry=None)
+        met = run.get("status") == "succeeded" and bool(
+            within_tolerance(verdict["tolerance"], run.get("output"), configuration, secrets)
+        )
+        results.append(
+            {
+                "name": verdict.get("name"),
+                "tolerance": verdict["tolerance"],
+                "output": run.get("output"),
+                "exception": run.get("exception"),
+                "tolerance_met": met,
+            }
+        )
+    return results
+
+
+def after_method_control(
+    context: Any,
+    state: Any = None,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+    experiment: Experiment | None = None,
+    **kwargs: Any,
+) -> None:
+    ext = extension(experiment)
+    if ext is not None and experiment is not None:
+        ext[RESULTS] = judge(experiment, configuration, secrets)
+
+
+def after_experiment_control(
+    context: Any,
+    state: Journal | None = None,
+    experiment: Experiment | None = None,
+    **kwargs: Any,
+) -> None:
+    ext = extension(experiment)
+    if ext is None or state is None or not ext.get("verdicts"):
+        return
+    results = ext.pop(RESULTS, None)
+    if results is None:
+        state["aftershock_verdicts"] = []
+        state["aftershock_verdicts_note"] = "the method did not finish: no verdict was judged"
+        return
+    state["aftershock_verdicts"] = results
+    if not all(r["tolerance_met"] for r in results):
+        state["deviated"] = True

@@ -1,0 +1,63 @@
+"""The gate as an operator runs it: Ctrl-C in the middle of a fault undoes everything."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from sandbox_probes import wait_for
+
+from aftershock.load import registry_path, running
+from aftershock.sandbox.topology import Topology
+from aftershock.targets.local.common import ledger
+
+pytestmark = pytest.mark.sandbox
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_sigint_mid_fault_plays_rollbacks_stops_the_load_and_leaves_nothing(
+    tmp_path: Path,
+) -> None:
+    name = f"g{uuid.uuid4().hex[:5]}"
+    topology = Topology(name)
+    command = [
+        sys.executable, "-m", "pytest", "experiments", "-k", "region-outage",
+        "--sandbox", name, "--results", str(tmp_path), "-p", "no:cacheprovider",
+    ]  # fmt: skip
+    gate = subprocess.Popen(
+        command, cwd=ROOT, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        wait_for(
+            lambda: any(e.fault == "isolate_region" for e in ledger(topology).entries()),
+            timeout=120,
+            what="taiwan isolated by the experiment",
+        )
+        os.killpg(gate.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
+        output, _ = gate.communicate(timeout=180)
+    finally:
+        if gate.poll() is None:
+            os.killpg(gate.pid, signal.SIGKILL)
+            cli = Path(sys.executable).parent / "aftershock"
+            subprocess.run([cli, "sandbox", "down", "--name", name], check=False)
+    text = output.decode(errors="replace")
+    assert gate.returncode != 0, text
+    assert "region-outage was interrupted" in text, text
+    [journal_path] = tmp_path.glob("gate-*/region-outage/journal.json")
+    journal = json.loads(journal_path.read_text())
+    assert journal["status"] == "interrupted"
+    played = {r["activity"]["name"]: r["status"] for r in journal["rollbacks"]}
+    assert played == {"heal-every-fault": "succeeded", "stop-the-load": "succeeded"}, played
+    healed = next(r for r in journal["rollbacks"] if r["activity"]["name"] == "heal-every-fault")
+    assert healed["output"], "the heal found the isolation still recorded and undid it"
+    assert running(registry_path(topology.state_root, name)) is None
+    assert not topology.state_dir.exists(), "the gate tears its sandbox down"
+    for listing in (["ip", "netns", "list"], ["nft", "list", "tables"]):
+        assert name not in subprocess.run(listing, capture_output=True, text=True).stdout

@@ -1,0 +1,171 @@
+"""The experiment plugin, driven by pytester with experiments that need no sandbox.
+
+The experiments call helper functions in a module the test writes, and
+run with `--target k8s` so the plugin neither boots nor resets a sandbox.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+HELPERS = """
+import json, pathlib
+
+def value(v):
+    return v
+
+def write(path, text="done"):
+    pathlib.Path(path).write_text(text)
+    return text
+
+def interrupt():
+    raise KeyboardInterrupt
+"""
+
+
+def probe(name: str, func: str, tolerance: Any = None, **args: Any) -> dict[str, Any]:
+    activity: dict[str, Any] = {
+        "type": "probe",
+        "name": name,
+        "provider": {"type": "python", "module": "helpers", "func": func, "arguments": args},
+    }
+    if tolerance is not None:
+        activity["tolerance"] = tolerance
+    return activity
+
+
+def action(name: str, func: str, **args: Any) -> dict[str, Any]:
+    return {**probe(name, func, **args), "type": "action"}
+
+
+def experiment(
+    tags: list[str],
+    steady: int = 1,
+    method: list[dict[str, Any]] | None = None,
+    verdicts: list[dict[str, Any]] | None = None,
+    rollback_marker: str = "",
+) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "version": "1.0.0",
+        "title": "helper experiment",
+        "description": "runs helpers only",
+        "tags": tags,
+        "controls": [
+            {"name": "verdicts", "provider": {"type": "python", "module": "aftershock.verdicts"}}
+        ],
+        "steady-state-hypothesis": {
+            "title": "value is 1",
+            "probes": [probe("value-is-one", "value", 1, v=steady)],
+        },
+        "method": method or [action("noop", "value", v=0)],
+        "rollbacks": [action("mark-rollback", "write", path=rollback_marker)]
+        if rollback_marker
+        else [],
+    }
+    if verdicts:
+        doc["extensions"] = [{"name": "aftershock", "verdicts": verdicts}]
+    return doc
+
+
+@pytest.fixture
+def lab(pytester: pytest.Pytester) -> pytest.Pytester:
+    pytester.makeconftest('pytest_plugins = ["aftershock.pytest_plugin"]')
+    pytester.makepyfile(helpers=HELPERS)
+    pytester.syspathinsert()
+    pytester.mkdir("experiments")
+    return pytester
+
+
+def write(lab: pytest.Pytester, name: str, doc: dict[str, Any] | str) -> Path:
+    path = lab.path / "experiments" / f"{name}.json"
+    path.write_text(doc if isinstance(doc, str) else json.dumps(doc))
+    return path
+
+
+def run(lab: pytest.Pytester, *args: str) -> pytest.RunResult:
+    return lab.runpytest("experiments", "--target", "k8s", "--results", "res", *args)
+
+
+def test_experiments_are_collected_with_their_tags_as_markers(lab: pytest.Pytester) -> None:
+    write(lab, "quick", experiment(["gate", "gameday"]))
+    write(lab, "slow", experiment(["gameday"]))
+    gate = run(lab, "--collect-only", "-q", "-m", "gate")
+    gate.stdout.fnmatch_lines(["experiments/quick.json::quick", "*1/2 tests collected*"])
+    all_of_them = run(lab, "--collect-only", "-q", "-m", "gameday")
+    all_of_them.stdout.fnmatch_lines(["*2 tests collected*"])
+
+
+def test_a_passing_experiment_passes_and_keeps_its_journal(lab: pytest.Pytester) -> None:
+    write(lab, "fine", experiment(["gate"], verdicts=[probe("two", "value", 2, v=2)]))
+    result = run(lab, "--junitxml", "junit.xml")
+    result.assert_outcomes(passed=1)
+    [journal] = (lab.path / "res").glob("gate-*/fine/journal.json")
+    recorded = json.loads(journal.read_text())
+    assert recorded["status"] == "completed"
+    assert recorded["aftershock_verdicts"][0]["tolerance_met"] is True
+    assert 'tests="1"' in (lab.path / "junit.xml").read_text()
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [("{not json", "not JSON"), (json.dumps({"title": "no method"}), "invalid experiment")],
+)
+def test_an_invalid_experiment_file_is_one_clear_collection_error(
+    lab: pytest.Pytester, text: str, reason: str
+) -> None:
+    write(lab, "broken", text)
+    result = run(lab)
+    assert result.ret != 0
+    result.stdout.fnmatch_lines([f"*experiments/broken.json: {reason}*"])
+    assert "Traceback" not in result.stdout.str()
+    assert "site-packages" not in result.stdout.str()
+
+
+def test_a_steady_state_that_does_not_hold_fails_with_the_probe_its_tolerance_and_value(
+    lab: pytest.Pytester,
+) -> None:
+    marker = lab.path / "rolled-back"
+    write(lab, "sick", experiment(["gate"], steady=7, rollback_marker=str(marker)))
+    result = run(lab, "--junitxml", "junit.xml")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "experiment sick failed:",
+            "steady state before the method: probe value-is-one: tolerance 1 not met by 7",
+            "evidence: */res/gate-*/sick",
+        ]
+    )
+    assert marker.read_text() == "done"  # rollbacks run after a failed hypothesis too
+    assert "value-is-one" in (lab.path / "junit.xml").read_text()
+
+
+def test_a_failed_verdict_names_itself_and_marks_the_journal_deviated(
+    lab: pytest.Pytester,
+) -> None:
+    verdict = probe(
+        "orders", "value", {"type": "jsonpath", "path": "$.valid", "expect": True},
+        v={"valid": False, "reason": "2 lost", "lost": ["r1-a", "r1-b"]},
+    )  # fmt: skip
+    write(lab, "lossy", experiment(["gate"], verdicts=[verdict]))
+    result = run(lab)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(['*verdict orders: tolerance * not met by *2 lost*"r1-a", "r1-b"*'])
+    [journal] = (lab.path / "res").glob("gate-*/lossy/journal.json")
+    assert json.loads(journal.read_text())["deviated"] is True
+
+
+def test_an_interrupt_still_runs_rollbacks_and_stops_the_session(lab: pytest.Pytester) -> None:
+    marker = lab.path / "rolled-back"
+    method = [action("ctrl-c", "interrupt")]
+    write(lab, "a_interrupted", experiment(["gate"], method=method, rollback_marker=str(marker)))
+    write(lab, "b_never_run", experiment(["gate"]))
+    result = run(lab)
+    assert marker.read_text() == "done"
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*a_interrupted was interrupted*"])
+    assert "b_never_run PASSED" not in result.stdout.str()
+    assert not list((lab.path / "res").glob("gate-*/b_never_run"))
