@@ -23,6 +23,7 @@ from aftershock.cli_common import (
     require_state,
 )
 from aftershock.cli_fault import fault_app, heal_and_report
+from aftershock.cli_gameday import gameday
 from aftershock.cli_load import load
 from aftershock.sandbox import lifecycle
 from aftershock.sandbox import status as sandbox_status
@@ -38,6 +39,7 @@ sandbox_app = typer.Typer(
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(fault_app, name="fault")
 app.command()(load)
+app.command()(gameday)
 
 
 def _topology(name: str, state_root: Path) -> Topology:

@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import copy
 import json
+import signal
 from pathlib import Path
+from types import FrameType
 from typing import Any
+
+from aftershock import verdicts
+from aftershock.load import stop_load
 
 ROLLBACKS_ALWAYS: dict[str, Any] = {"runtime": {"rollbacks": {"strategy": "always"}}}
 JOURNAL_FILE = "journal.json"
@@ -24,14 +29,31 @@ EVIDENCE_KEYS = (
 def run(
     experiment: dict[str, Any], configuration: dict[str, Any], evidence: Path
 ) -> dict[str, Any]:
-    """Run `experiment` with rollbacks always played; keep its journal in `evidence`."""
+    """Run `experiment` with rollbacks always played; keep its journal in `evidence`.
+
+    Ctrl-C stops the load first: chaoslib waits for background activities
+    before it plays rollbacks, and the load would otherwise run to its end
+    with the fault still on.
+    """
     from chaoslib.experiment import run_experiment
 
-    journal = run_experiment(
-        copy.deepcopy(experiment),
-        settings=copy.deepcopy(ROLLBACKS_ALWAYS),
-        experiment_vars=(configuration, {}),
-    )
+    running = copy.deepcopy(experiment)
+
+    def interrupted(signum: int, frame: FrameType | None) -> None:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        verdicts.mark_interrupted(running)
+        stop_load(configuration)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, interrupted)
+    try:
+        journal = run_experiment(
+            running,
+            settings=copy.deepcopy(ROLLBACKS_ALWAYS),
+            experiment_vars=(configuration, {}),
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
     (evidence / JOURNAL_FILE).write_text(json.dumps(journal, indent=2, default=str))
     return journal
 

@@ -9,7 +9,9 @@ probes with tolerances in the experiment's `aftershock` extension:
     "extensions": [{"name": "aftershock", "verdicts": [<probe with a tolerance>, ...]}]
 
 and this control runs them when the method ends (the load has stopped, the
-faults are healed, rollbacks have not run yet). A verdict whose tolerance
+faults are healed, rollbacks have not run yet). A verdict may instead
+judge a probe the method ran while the fault was on: `{"name": ..., "of":
+"<method probe name>", "tolerance": ...}`. A verdict whose tolerance
 is not met, or whose probe raised, marks the journal deviated; every
 verdict lands in the journal under `aftershock_verdicts`.
 """
@@ -24,6 +26,14 @@ from chaoslib.types import Configuration, Experiment, Journal, Secrets
 
 EXTENSION = "aftershock"
 RESULTS = "_verdict_results"  # where the method's verdicts wait for the journal
+INTERRUPTED = "_interrupted"  # set by the runner's Ctrl-C handler: judge nothing
+
+
+def mark_interrupted(experiment: Experiment) -> None:
+    """Tell the control the method was interrupted: its verdicts would judge a half-run."""
+    ext = extension(experiment)
+    if ext is not None:
+        ext[INTERRUPTED] = True
 
 
 def extension(experiment: Experiment | None) -> dict[str, Any] | None:
@@ -35,13 +45,24 @@ def extension(experiment: Experiment | None) -> dict[str, Any] | None:
 
 
 def judge(
-    experiment: Experiment, configuration: Configuration, secrets: Secrets
+    experiment: Experiment,
+    configuration: Configuration,
+    secrets: Secrets,
+    method_runs: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
-    """Run every verdict probe and check its tolerance; a probe that raised is not met."""
+    """Check every verdict's tolerance; a probe that raised, or never ran, is not met.
+
+    A verdict with a `provider` runs its probe now. A verdict with `of`
+    instead judges what the method's activity of that name returned while
+    the fault was on (the lag while replay was paused, say).
+    """
     ext = extension(experiment) or {}
     results = []
     for verdict in ext.get("verdicts", []):
-        run = execute_activity(experiment, verdict, configuration, secrets, dry=None)
+        if "of" in verdict:
+            run = _method_run(method_runs or [], verdict["of"])
+        else:
+            run = execute_activity(experiment, verdict, configuration, secrets, dry=None)
         met = run.get("status") == "succeeded" and bool(
             within_tolerance(verdict["tolerance"], run.get("output"), configuration, secrets)
         )
@@ -57,6 +78,13 @@ def judge(
     return results
 
 
+def _method_run(runs: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    for run in runs:
+        if run.get("activity", {}).get("name") == name:
+            return run
+    return {"status": "failed", "exception": [f"no method activity named {name!r} ran"]}
+
+
 def after_method_control(
     context: Any,
     state: Any = None,
@@ -66,8 +94,9 @@ def after_method_control(
     **kwargs: Any,
 ) -> None:
     ext = extension(experiment)
-    if ext is not None and experiment is not None:
-        ext[RESULTS] = judge(experiment, configuration, secrets)
+    if ext is not None and experiment is not None and not ext.get(INTERRUPTED):
+        runs = state if isinstance(state, list) else None
+        ext[RESULTS] = judge(experiment, configuration, secrets, runs)
 
 
 def after_experiment_control(

@@ -12,7 +12,7 @@ from chaoslib.types import Configuration, Secrets
 
 from aftershock.faults.target import local_sandbox
 
-__all__ = ["lag_seconds"]
+__all__ = ["lag_seconds", "primaries"]
 
 
 def lag_seconds(
@@ -28,3 +28,15 @@ def lag_seconds(
     from aftershock.targets.local.observe import replication_lag
 
     return replication_lag(topology, float(timeout))
+
+
+def primaries(configuration: Configuration = None, secrets: Secrets = None) -> dict[str, Any]:
+    """The nodes that accept writes now, each asked directly: judge `count` with `[0, 1]`.
+
+    Two is split brain. Run it in the method while a partition is on and
+    judge that run with a verdict (`"of": <its name>`).
+    """
+    topology = local_sandbox("primaries", configuration)
+    from aftershock.targets.local.observe import primaries as observe
+
+    return observe(topology)

@@ -59,3 +59,9 @@ def test_reap_with_nothing_left_says_so() -> None:
     result = _run("sandbox", "reap", "--name", "tabsent")
     assert result.returncode == 0
     assert "reaped tabsent: nothing left" in result.stdout
+
+
+def test_gameday_refuses_an_unknown_target_or_a_missing_target_file_before_booting() -> None:
+    _one_clear_line(_run("gameday", "--target", "mars", "--name", "tcli"), "local, aws, k8s")
+    _one_clear_line(_run("gameday", "--target-file", "/nope.json", "--name", "tcli"), "/nope.json")
+    assert not (Topology("tcli").state_dir).exists()

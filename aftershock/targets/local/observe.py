@@ -99,3 +99,24 @@ def region_ready(topology: Topology, region: str) -> dict[str, Any]:
         "shop": shop,
         "edge": edge,
     }
+
+
+def primaries(topology: Topology) -> dict[str, Any]:
+    """Which nodes accept writes right now, asked of each node directly.
+
+    Two at once is split brain, whatever Patroni's leader key says. A node
+    that cannot be reached is listed as unreachable, not counted.
+    """
+    creds = load_credentials(topology)
+    found: list[str] = []
+    unreachable: dict[str, str] = {}
+    for region in REGIONS:
+        try:
+            with connect_node(topology, region, creds) as conn:
+                row = conn.execute("SELECT pg_is_in_recovery()").fetchone()
+        except psycopg.Error as exc:
+            unreachable[region] = str(exc).strip().splitlines()[0]
+            continue
+        if row is not None and row[0] is False:
+            found.append(region)
+    return {"primaries": found, "count": len(found), "unreachable": unreachable}
