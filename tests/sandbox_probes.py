@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 
 from aftershock.sandbox import reset
-from aftershock.sandbox.reset import diagnostics, edge_state, rejoin
+from aftershock.sandbox.reset import diagnostics, edge_state, rejoin, wait_for
 from aftershock.sandbox.topology import Topology
 
-__all__ = ["diagnostics", "edge_state", "make_whole", "rejoin"]
+__all__ = ["diagnostics", "edge_state", "make_whole", "rejoin", "wait_for"]
 
 CONNECT = """
 import socket, sys
@@ -76,19 +74,6 @@ def transfer_seconds(topology: Topology, source: str, target: str, size: int) ->
     finally:
         sink.kill()
         sink.wait()
-
-
-def wait_for(check: Callable[[], bool], timeout: float = 60.0, what: str = "") -> float:
-    """Poll until `check()` holds; return the seconds it took."""
-    began = time.monotonic()
-    while True:
-        try:
-            if check():
-                return time.monotonic() - began
-        except Exception:  # noqa: BLE001, S110 - a failing observation means "not yet"
-            pass
-        assert time.monotonic() - began < timeout, f"not true after {timeout} s: {what or check}"
-        time.sleep(0.1)
 
 
 def make_whole(topology: Topology) -> None:
