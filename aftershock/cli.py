@@ -61,7 +61,11 @@ def up(
     name: NameOption = DEFAULT_NAME,
     state_root: StateRootOption = DEFAULT_STATE_ROOT,
     replication: Annotated[
-        str, typer.Option(help="PostgreSQL replication: sync (synchronous_mode) or async.")
+        str,
+        typer.Option(
+            help="PostgreSQL replication: sync (synchronous_mode), async, or unsafe "
+            "(async, and failover allowed whatever the lag)."
+        ),
     ] = "sync",
     readiness: Annotated[
         str,

@@ -26,6 +26,7 @@ from aftershock.sandbox.topology import DEFAULT_STATE_ROOT, Topology
 SESSION = pytest.StashKey["GateSession"]()
 ROLLBACKS_ALWAYS = {"runtime": {"rollbacks": {"strategy": "always"}}}
 TAG_MARKERS = ("gate", "gameday")
+PROFILES = {"default": "sync", "unsafe": "unsafe"}  # profile -> replication mode
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -43,6 +44,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="Run against a sandbox that is already up; neither boot nor tear it down.",
     )
     group.addoption("--results", default="results", help="Where evidence is kept.")
+    group.addoption(
+        "--profile",
+        default="default",
+        choices=tuple(PROFILES),
+        help="Sandbox profile: default (sync replication) or unsafe (async, failover at any lag).",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -145,6 +152,7 @@ class GateSession:
         self.overrides = _target_file(config.getoption("--target-file"))
         self.topology = Topology(str(config.getoption("--sandbox")), Path(DEFAULT_STATE_ROOT))
         self.reuse = bool(config.getoption("--reuse-sandbox"))
+        self.replication = PROFILES[str(config.getoption("--profile"))]
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         self.root = Path(str(config.getoption("--results"))).resolve() / f"gate-{stamp}"
         self.booted = False
@@ -170,10 +178,11 @@ class GateSession:
 
     def _ready_sandbox(self) -> None:
         from aftershock.sandbox import lifecycle
+        from aftershock.sandbox.options import SandboxOptions
         from aftershock.sandbox.reset import make_whole
 
         if not self.booted and not self.reuse:
-            lifecycle.up(self.topology)
+            lifecycle.up(self.topology, SandboxOptions(replication=self.replication))
             self.booted = True
         elif self.experiments:
             make_whole(self.topology)

@@ -77,7 +77,11 @@ LOOP_WAIT = 1
 RETRY_TIMEOUT = 3
 PRIMARY_START_TIMEOUT = 10
 
-REPLICATION_MODES = ("sync", "async")
+REPLICATION_MODES = ("sync", "async", "unsafe")
+"""sync: Patroni's synchronous_mode. async: asynchronous, failover only within 1 MiB
+of lag (Patroni's default guard). unsafe: asynchronous and failover whatever the
+lag, the profile under which acknowledged orders can really be lost."""
+FAILOVER_LAG_LIMIT = {"sync": 1 << 20, "async": 1 << 20, "unsafe": 1 << 40}  # bytes
 
 
 def patroni_home(topology: Topology, site: str) -> Path:
@@ -116,7 +120,7 @@ def config(topology: Topology, site: str, creds: Credentials, replication: str) 
                 "loop_wait": LOOP_WAIT,
                 "retry_timeout": RETRY_TIMEOUT,
                 "primary_start_timeout": PRIMARY_START_TIMEOUT,
-                "maximum_lag_on_failover": 1048576,
+                "maximum_lag_on_failover": FAILOVER_LAG_LIMIT[replication],
                 "synchronous_mode": replication == "sync",
                 "postgresql": {
                     "use_pg_rewind": True,

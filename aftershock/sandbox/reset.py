@@ -73,7 +73,7 @@ def make_whole(topology: Topology) -> None:
 
 
 def rejoin(topology: Topology, region: str, patience: float = 30.0) -> None:
-    """Wait for `region` to be the sync replica; re-clone its node if it is wedged.
+    """Wait for `region` to replicate again (as sync standby in sync mode); re-clone it if wedged.
 
     Patroni 3.1 can wedge an old leader that demoted itself while cut off
     from etcd: on reconnection it starts a second postmaster (setsid, outside
@@ -86,25 +86,26 @@ def rejoin(topology: Topology, region: str, patience: float = 30.0) -> None:
     directory, start it. The experiment that caused it has been judged
     before this runs.
     """
-    synced = lambda: postgres.role_check(topology, region, "sync")  # noqa: E731
+    role = "sync" if postgres.synchronous_mode(topology) else "replica"
+    synced = lambda: postgres.role_check(topology, region, role)  # noqa: E731
     try:
-        wait_for(synced, timeout=patience, what=f"{region} sync replica")
+        wait_for(synced, timeout=patience, what=f"{region} {role} replica")
         return
     except NotWhole:
-        print(f"[repair] {region} not a sync replica after {patience:.0f} s: re-cloning it")
+        print(f"[repair] {region} not a {role} replica after {patience:.0f} s: re-cloning it")
     # Two tries: in one CI run the first clone came up but was not made the
     # sync standby within a minute, and a second re-clone was.
     for attempt in (1, 2):
         reclone(topology, region)
         try:
-            wait_for(synced, timeout=60, what=f"{region} sync replica after re-clone {attempt}")
+            wait_for(synced, timeout=60, what=f"{region} {role} after re-clone {attempt}")
             return
         except NotWhole:
             if attempt == 2:
                 raise NotWhole(
-                    f"{region} not a sync replica after two re-clones\n{diagnostics(topology)}"
+                    f"{region} not a {role} replica after two re-clones\n{diagnostics(topology)}"
                 ) from None
-            print(f"[repair] {region} still not a sync replica: re-cloning it again")
+            print(f"[repair] {region} still not a {role} replica: re-cloning it again")
 
 
 def reclone(topology: Topology, region: str) -> None:
