@@ -38,6 +38,9 @@ def run(
     from chaoslib.experiment import run_experiment
 
     running = copy.deepcopy(experiment)
+    # Into the experiment itself: chaoslib's override variables only replace
+    # keys the experiment declares and silently drop the others.
+    running["configuration"] = {**running.get("configuration", {}), **configuration}
 
     def interrupted(signum: int, frame: FrameType | None) -> None:
         signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -50,7 +53,6 @@ def run(
         journal = run_experiment(
             running,
             settings=copy.deepcopy(ROLLBACKS_ALWAYS),
-            experiment_vars=(configuration, {}),
         )
     finally:
         signal.signal(signal.SIGINT, previous)
@@ -72,6 +74,8 @@ def verdict_summary(journal: dict[str, Any]) -> list[str]:
     for verdict in journal.get("aftershock_verdicts", []):
         if not verdict["tolerance_met"]:
             problems.append(f"verdict {_verdict_line(verdict)}")
+    if journal.get("aftershock_safeguard"):
+        problems.append(f"safeguard: {journal['aftershock_safeguard']['reason']}")
     if journal.get("aftershock_verdicts_note"):
         problems.append(journal["aftershock_verdicts_note"])
     for run in journal.get("run", []):

@@ -7,6 +7,7 @@ run with `--target k8s` so the plugin neither boots nor resets a sandbox.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,10 @@ def write(path, text="done"):
 
 def interrupt():
     raise KeyboardInterrupt
+
+def sleep(seconds):
+    import time
+    time.sleep(seconds)
 """
 
 
@@ -169,3 +174,53 @@ def test_an_interrupt_still_runs_rollbacks_and_stops_the_session(lab: pytest.Pyt
     result.stdout.fnmatch_lines(["*a_interrupted was interrupted*"])
     assert "b_never_run PASSED" not in result.stdout.str()
     assert not list((lab.path / "res").glob("gate-*/b_never_run"))
+
+
+def test_the_safeguard_stops_an_experiment_whose_error_rate_stays_too_high(
+    lab: pytest.Pytester,
+) -> None:
+    # A run whose every request failed, as the load would have left it.
+    state = lab.path / "state"
+    run_dir = state / "runs" / "r1"
+    run_dir.mkdir(parents=True)
+    (run_dir / "load.json").write_text(json.dumps({"run_id": "r1"}))
+    now = time.time()
+    rows = [{"t": now - i * 0.05, "route": "/x", "status": 503, "ms": 1.0} for i in range(100)]
+    (run_dir / "timeline.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (state / "loads").mkdir()
+    (state / "loads" / "sb.last").write_text(str(run_dir))
+    target = lab.path / "target.json"
+    target.write_text(json.dumps({"aftershock_state_root": str(state)}))
+    marker = lab.path / "rolled-back"
+    doc = experiment(["gate"], method=[action("a-long-fault", "sleep", seconds=30)],
+                     rollback_marker=str(marker))  # fmt: skip
+    doc["controls"].append(
+        {
+            "name": "safeguard",
+            "provider": {
+                "type": "python",
+                "module": "aftershock.safeguard",
+                "arguments": {"max_error_rate": 0.5, "for_seconds": 1, "every_s": 0.2},
+            },
+        }
+    )
+    write(lab, "hurting", doc)
+    began = time.monotonic()
+    result = run(lab, "--sandbox", "sb", "--target-file", str(target))
+    assert time.monotonic() - began < 20, "stopped by the safeguard, not the 30 s sleep"
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*safeguard: error rate 100% above 50% for 1 s*"])
+    assert marker.read_text() == "done"
+
+
+def test_target_file_values_reach_the_probes_even_when_the_experiment_does_not_declare_them(
+    lab: pytest.Pytester,
+) -> None:
+    doc = experiment(["gate"])
+    doc["steady-state-hypothesis"]["probes"][0]["provider"]["arguments"]["v"] = "${answer}"
+    doc["steady-state-hypothesis"]["probes"][0]["tolerance"] = "42"
+    write(lab, "configured", doc)
+    target = lab.path / "target.json"
+    target.write_text(json.dumps({"answer": "42"}))
+    run(lab, "--target-file", str(target)).assert_outcomes(passed=1)
+    run(lab).assert_outcomes(failed=1)  # without it the probe sees the literal "${answer}"
