@@ -117,7 +117,10 @@ class ExperimentItem(pytest.Item):
 
         gate = gate_session(self.config)
         evidence = gate.evidence_dir(self.name)
-        journal = run(self.experiment, gate.configuration(evidence), evidence)
+        try:
+            journal = run(self.experiment, gate.configuration(evidence), evidence)
+        finally:
+            gate.keep_node_logs(evidence)
         if journal.get("status") == "interrupted":
             self.session.shouldstop = f"{self.name} was interrupted (rollbacks were played)"
         from aftershock.experiments import verdict_summary
@@ -177,6 +180,7 @@ class GateSession:
         return path
 
     def _ready_sandbox(self) -> None:
+        from aftershock.load import stop_load
         from aftershock.sandbox import lifecycle
         from aftershock.sandbox.options import SandboxOptions
         from aftershock.sandbox.reset import make_whole
@@ -185,14 +189,19 @@ class GateSession:
             lifecycle.up(self.topology, SandboxOptions(replication=self.replication))
             self.booted = True
         elif self.experiments:
+            # A load the previous experiment left running would write into this one's evidence.
+            stop_load(self.configuration(self.root))
             make_whole(self.topology)
+
+    def keep_node_logs(self, evidence: Path) -> None:
+        """The sandbox's daemon logs so far, beside the experiment's journal."""
+        if self.target == "local" and self.topology.log_dir.exists():
+            shutil.copytree(self.topology.log_dir, evidence / "node-logs", dirs_exist_ok=True)
 
     def finish(self) -> None:
         if self.booted:
             from aftershock.sandbox import lifecycle
 
-            if self.topology.log_dir.exists():
-                shutil.copytree(self.topology.log_dir, self.root / "node-logs", dirs_exist_ok=True)
             lifecycle.down(self.topology)
 
 
