@@ -24,7 +24,6 @@ from aftershock.faults.target import TARGETS
 from aftershock.sandbox.topology import DEFAULT_STATE_ROOT, Topology
 
 SESSION = pytest.StashKey["GateSession"]()
-ROLLBACKS_ALWAYS = {"runtime": {"rollbacks": {"strategy": "always"}}}
 TAG_MARKERS = ("gate", "gameday")
 PROFILES = {"default": "sync", "unsafe": "unsafe"}  # profile -> replication mode
 
@@ -108,12 +107,15 @@ class ExperimentFailed(Exception):
 
 
 class ExperimentItem(pytest.Item):
+    """One experiment run against the session's target; fails with what deviated."""
+
     def __init__(self, *, experiment: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.experiment = experiment
 
     def runtest(self) -> None:
-        from aftershock.experiments import run
+        # Imported here: chaoslib is heavy, and `make test` loads this plugin too.
+        from aftershock.experiments import run, verdict_summary
 
         gate = gate_session(self.config)
         evidence = gate.evidence_dir(self.name)
@@ -123,8 +125,6 @@ class ExperimentItem(pytest.Item):
             gate.keep_node_logs(evidence)
         if journal.get("status") == "interrupted":
             self.session.shouldstop = f"{self.name} was interrupted (rollbacks were played)"
-        from aftershock.experiments import verdict_summary
-
         problems = verdict_summary(journal)
         if problems:
             raise ExperimentFailed("\n".join([*problems, f"evidence: {evidence}"]))
