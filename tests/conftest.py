@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import zlib
 from collections.abc import Iterator
 
@@ -69,3 +70,6 @@ def fresh_topology(request: pytest.FixtureRequest) -> Iterator[Topology]:
         yield topology
     finally:
         lifecycle.reap(topology)
+        # Logs a deliberately failed boot kept are this test's debris, not evidence.
+        for kept in (topology.state_root / "failed-boots").glob(f"{name}-*"):
+            shutil.rmtree(kept, ignore_errors=True)
