@@ -67,7 +67,11 @@ class ExperimentFile(pytest.File):
     """One experiment file: a single item, or one clear collection error."""
 
     def collect(self) -> Iterator[ExperimentItem]:
-        experiment = load_experiment(self.path)
+        try:
+            experiment = load_experiment(self.path)
+        except ExperimentInvalid as exc:
+            # CollectError is reported as its message alone: one line, no traceback.
+            raise self.CollectError(str(exc)) from None
         item = ExperimentItem.from_parent(self, name=self.path.stem, experiment=experiment)
         item.add_marker("experiment")
         for tag in experiment.get("tags", []):
@@ -138,15 +142,6 @@ class ExperimentItem(pytest.Item):
         return self.path, 0, f"experiment: {self.experiment.get('title', self.name)}"
 
 
-def pytest_collectreport(report: pytest.CollectReport) -> None:
-    # One line for an invalid experiment file, not a traceback into chaoslib.
-    if report.failed and "ExperimentInvalid" in str(report.longrepr):
-        for line in str(report.longrepr).splitlines():
-            if line.startswith("E ") and "ExperimentInvalid:" in line:
-                report.longrepr = line.split("ExperimentInvalid:", 1)[1].strip()
-                break
-
-
 class GateSession:
     """What the experiments of one pytest session share: the target and the evidence root."""
 
@@ -180,7 +175,7 @@ class GateSession:
         return path
 
     def _ready_sandbox(self) -> None:
-        from aftershock.load import stop_load
+        from aftershock.load import registry_path, stop
         from aftershock.sandbox import lifecycle
         from aftershock.sandbox.options import SandboxOptions
         from aftershock.sandbox.reset import make_whole
@@ -190,7 +185,7 @@ class GateSession:
             self.booted = True
         elif self.experiments:
             # A load the previous experiment left running would write into this one's evidence.
-            stop_load(self.configuration(self.root))
+            stop(registry_path(self.topology.state_root, self.topology.name))
             make_whole(self.topology)
 
     def keep_node_logs(self, evidence: Path) -> None:

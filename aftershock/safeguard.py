@@ -43,8 +43,16 @@ class Watcher:
     every_s: float
     stop: threading.Event = field(default_factory=threading.Event)
     tripped: dict[str, Any] | None = None
+    blind: str = ""  # why the watcher died, if it did
 
     def run(self) -> None:
+        try:
+            self.watch()
+        except Exception as exc:  # noqa: BLE001 - a dead guard must be loud, not silently off
+            self.blind = f"the safeguard stopped watching: {type(exc).__name__}: {exc}"
+            log.critical(self.blind)
+
+    def watch(self) -> None:
         from probes.traffic import error_rate
 
         above_since: float | None = None
@@ -101,6 +109,8 @@ def after_method_control(context: Experiment, **kwargs: Any) -> None:
         watcher.stop.set()
         if watcher.tripped:
             context[TRIPPED] = watcher.tripped
+        elif watcher.blind:
+            context[TRIPPED] = {"reason": watcher.blind, "at": time.time()}
 
 
 def after_experiment_control(

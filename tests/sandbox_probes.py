@@ -5,8 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from aftershock.sandbox import reset
-from aftershock.sandbox.reset import diagnostics, edge_state, rejoin, wait_for
+from aftershock.sandbox.reset import diagnostics, edge_state, make_whole, rejoin, wait_for
 from aftershock.sandbox.topology import Topology
 
 __all__ = ["diagnostics", "edge_state", "make_whole", "rejoin", "wait_for"]
@@ -74,8 +73,3 @@ def transfer_seconds(topology: Topology, source: str, target: str, size: int) ->
     finally:
         sink.kill()
         sink.wait()
-
-
-def make_whole(topology: Topology) -> None:
-    """The gate's reset, for tests: raises NotWhole (a SandboxError) with what is missing."""
-    reset.make_whole(topology)

@@ -176,23 +176,25 @@ def test_an_interrupt_still_runs_rollbacks_and_stops_the_session(lab: pytest.Pyt
     assert not list((lab.path / "res").glob("gate-*/b_never_run"))
 
 
-def test_the_safeguard_stops_an_experiment_whose_error_rate_stays_too_high(
-    lab: pytest.Pytester,
-) -> None:
-    # A run whose every request failed, as the load would have left it.
+def guarded(
+    lab: pytest.Pytester, rows: list[dict[str, Any]], seconds: float = 30
+) -> tuple[Path, Path]:
+    """A recorded run with `rows` as its timeline, and an experiment under the safeguard.
+
+    Returns the target file that points the plugin at the run, and the
+    rollback marker.
+    """
     state = lab.path / "state"
     run_dir = state / "runs" / "r1"
     run_dir.mkdir(parents=True)
     (run_dir / "load.json").write_text(json.dumps({"run_id": "r1"}))
-    now = time.time()
-    rows = [{"t": now - i * 0.05, "route": "/x", "status": 503, "ms": 1.0} for i in range(100)]
     (run_dir / "timeline.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     (state / "loads").mkdir()
     (state / "loads" / "sb.last").write_text(str(run_dir))
     target = lab.path / "target.json"
     target.write_text(json.dumps({"aftershock_state_root": str(state)}))
     marker = lab.path / "rolled-back"
-    doc = experiment(["gate"], method=[action("a-long-fault", "sleep", seconds=30)],
+    doc = experiment(["gate"], method=[action("a-long-fault", "sleep", seconds=seconds)],
                      rollback_marker=str(marker))  # fmt: skip
     doc["controls"].append(
         {
@@ -205,12 +207,31 @@ def test_the_safeguard_stops_an_experiment_whose_error_rate_stays_too_high(
         }
     )
     write(lab, "hurting", doc)
+    return target, marker
+
+
+def test_the_safeguard_stops_an_experiment_whose_error_rate_stays_too_high(
+    lab: pytest.Pytester,
+) -> None:
+    # A run whose every request failed, as the load would have left it.
+    now = time.time()
+    rows = [{"t": now - i * 0.05, "route": "/x", "status": 503, "ms": 1.0} for i in range(100)]
+    target, marker = guarded(lab, rows)
     began = time.monotonic()
     result = run(lab, "--sandbox", "sb", "--target-file", str(target))
     assert time.monotonic() - began < 20, "stopped by the safeguard, not the 30 s sleep"
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*safeguard: error rate 100% above 50% for 1 s*"])
     assert marker.read_text() == "done"
+
+
+def test_a_safeguard_that_dies_fails_the_experiment_instead_of_going_quiet(
+    lab: pytest.Pytester,
+) -> None:
+    target, _ = guarded(lab, [{"route": "/x", "status": 503}], seconds=2)  # no "t": unreadable
+    result = run(lab, "--sandbox", "sb", "--target-file", str(target))
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*safeguard: the safeguard stopped watching: KeyError*"])
 
 
 def test_target_file_values_reach_the_probes_even_when_the_experiment_does_not_declare_them(

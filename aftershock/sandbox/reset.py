@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from collections.abc import Callable
 
 from aftershock.sandbox import haproxy, postgres, status
-from aftershock.sandbox.errors import SandboxError
+from aftershock.sandbox.errors import ComponentFailed, SandboxError
 from aftershock.sandbox.network import namespace_pids
 from aftershock.sandbox.postgres import PG_BIN_DIR
 from aftershock.sandbox.processes import kill_pids
+from aftershock.sandbox.readiness import wait_until
 from aftershock.sandbox.state import load_credentials
 from aftershock.sandbox.topology import REGIONS, Topology
 from aftershock.targets.local import database, heal_all, ledger
@@ -28,17 +28,8 @@ class NotWhole(SandboxError):
 
 
 def wait_for(check: Callable[[], bool], timeout: float = 60.0, what: str = "") -> float:
-    """Poll until `check()` holds; return the seconds it took, or raise NotWhole."""
-    began = time.monotonic()
-    while True:
-        try:
-            if check():
-                return time.monotonic() - began
-        except Exception:  # noqa: BLE001, S110 - a failing observation means "not yet"
-            pass
-        if time.monotonic() - began >= timeout:
-            raise NotWhole(f"not true after {timeout:g} s: {what or check}")
-        time.sleep(0.1)
+    """`readiness.wait_until` with the argument order the reset reads best in."""
+    return wait_until(what or "condition", check, timeout)
 
 
 def edge_state(topology: Topology, region: str) -> str | None:
@@ -91,7 +82,7 @@ def rejoin(topology: Topology, region: str, patience: float = 30.0) -> None:
     try:
         wait_for(synced, timeout=patience, what=f"{region} {role} replica")
         return
-    except NotWhole:
+    except ComponentFailed:
         print(f"[repair] {region} not a {role} replica after {patience:.0f} s: re-cloning it")
     # Two tries: in one CI run the first clone came up but was not made the
     # sync standby within a minute, and a second re-clone was.
@@ -100,7 +91,7 @@ def rejoin(topology: Topology, region: str, patience: float = 30.0) -> None:
         try:
             wait_for(synced, timeout=60, what=f"{region} {role} after re-clone {attempt}")
             return
-        except NotWhole:
+        except ComponentFailed:
             if attempt == 2:
                 raise NotWhole(
                     f"{region} not a {role} replica after two re-clones\n{diagnostics(topology)}"
