@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   postgresql-15 etcd-server etcd-client haproxy redis-server
   nftables iproute2 util-linux python3-venv wrk
+  chromium  # the report test opens the HTML report headless
 )
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import secrets
 import time
 import uuid
 from typing import Any
@@ -21,9 +22,11 @@ HEARTBEAT = """
 CREATE TABLE IF NOT EXISTS aftershock_heartbeat (
     id integer PRIMARY KEY, token text NOT NULL, at timestamptz NOT NULL
 )"""
-BEAT = """
-INSERT INTO aftershock_heartbeat VALUES (1, %s, now())
-ON CONFLICT (id) DO UPDATE SET token = excluded.token, at = excluded.at"""
+# Each measurement writes its own row: two probers sharing one (the lag recorder beside a
+# hypothesis probe) overwrote each other's token, and the one overwritten read as capped lag.
+BEAT = "INSERT INTO aftershock_heartbeat VALUES (%s, %s, now())"
+FORGET = "DELETE FROM aftershock_heartbeat WHERE id = %s"
+SLOTS = 2**31 - 1  # the id column is a PostgreSQL integer
 POLL = 0.01
 READY_TIMEOUT = 2.0  # seconds: the shop gives each dependency 0.5 s to answer
 
@@ -45,9 +48,11 @@ def replication_lag(topology: Topology, timeout: float = 5.0) -> dict[str, Any]:
     with contextlib.ExitStack() as stack:
         readers = {r: stack.enter_context(connect_node(topology, r, creds)) for r in replicas}
         with connect(topology, creds, timeout=timeout) as writer:
-            writer.execute(HEARTBEAT)
-            token = uuid.uuid4().hex
-            writer.execute(BEAT, (token,))
+            # A commit waiting for a synchronous standby that is gone would hang the probe.
+            writer.execute(f"SET statement_timeout = {max(1, int(timeout * 1000))}")
+            _create_heartbeat_table(writer)
+            slot, token = 1 + secrets.randbelow(SLOTS - 1), uuid.uuid4().hex
+            writer.execute(BEAT, (slot, token))
             written = time.monotonic()
             reported = {
                 name: lag
@@ -56,7 +61,12 @@ def replication_lag(topology: Topology, timeout: float = 5.0) -> dict[str, Any]:
                     " FROM pg_stat_replication"
                 )
             }
-        seen = {r: _wait_for_token(conn, token, written, timeout) for r, conn in readers.items()}
+            seen = {
+                r: _wait_for_token(conn, slot, token, written, timeout)
+                for r, conn in readers.items()
+            }
+            with contextlib.suppress(psycopg.Error):  # a row left behind harms no measurement
+                writer.execute(FORGET, (slot,))
     result = {
         region: {"seconds": round(seconds, 3), "capped": capped, "replay_lag": reported.get(region)}
         for region, (seconds, capped) in seen.items()
@@ -68,12 +78,29 @@ def replication_lag(topology: Topology, timeout: float = 5.0) -> dict[str, Any]:
     }
 
 
+def _create_heartbeat_table(writer: psycopg.Connection[Any]) -> None:
+    """Create the heartbeat table once, however many probers start at the same moment.
+
+    Two concurrent `CREATE TABLE IF NOT EXISTS` on a fresh database do not
+    skip: one fails (unique violation on pg_type, or "type already exists").
+    The lag recorder and a hypothesis probe did exactly that; an advisory
+    lock makes them take turns.
+    """
+    writer.execute("SELECT pg_advisory_lock(hashtext('aftershock_heartbeat'))")
+    try:
+        writer.execute(HEARTBEAT)
+    finally:
+        writer.execute("SELECT pg_advisory_unlock(hashtext('aftershock_heartbeat'))")
+
+
 def _wait_for_token(
-    conn: psycopg.Connection[Any], token: str, written: float, timeout: float
+    conn: psycopg.Connection[Any], slot: int, token: str, written: float, timeout: float
 ) -> tuple[float, bool]:
     while True:
         with contextlib.suppress(psycopg.errors.UndefinedTable):
-            row = conn.execute("SELECT token FROM aftershock_heartbeat WHERE id = 1").fetchone()
+            row = conn.execute(
+                "SELECT token FROM aftershock_heartbeat WHERE id = %s", (slot,)
+            ).fetchone()
             if row and row[0] == token:
                 return time.monotonic() - written, False
         elapsed = time.monotonic() - written

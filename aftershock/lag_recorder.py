@@ -1,0 +1,118 @@
+"""A Chaos Toolkit control that records replication lag for the whole experiment.
+
+Declared in an experiment's `controls`:
+
+    {"name": "lag-recorder", "provider": {"type": "python",
+     "module": "aftershock.lag_recorder", "arguments": {"every_s": 1.0}}}
+
+From the experiment's start to its end, a thread measures the lag with the
+same probe the hypotheses use (`probes.replication.lag_seconds`) and appends
+one JSON line per sample to `replication_lag.jsonl` in the load's run
+directory (`aftershock_run_dir`), beside the request timeline. The report
+plots it. A sample that cannot look (leader unreachable during an outage)
+is written with its `error`, never dropped: a gap in the plot is a fact.
+Each line is flushed as it is taken, so a killed harness keeps what it saw.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from chaoslib.types import Configuration, Experiment, Journal, Secrets
+
+log = logging.getLogger("chaostoolkit")
+LAG_FILE = "replication_lag.jsonl"
+RECORDER = "_aftershock_lag_recorder"  # the running recorder, kept on the experiment
+JOIN_TIMEOUT = 10.0  # seconds: one sample's worst case (timeout plus connect) and then some
+
+
+@dataclass
+class Recorder:
+    """The thread that samples replication lag into one file."""
+
+    configuration: dict[str, Any]
+    path: Path
+    every_s: float
+    timeout: float
+    stop: threading.Event = field(default_factory=threading.Event)
+    samples: int = 0
+
+    def run(self) -> None:
+        from probes.replication import lag_seconds
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as out:
+            while not self.stop.is_set():
+                began = time.monotonic()
+                out.write(json.dumps(self.sample(lag_seconds)) + "\n")
+                out.flush()
+                self.samples += 1
+                self.stop.wait(max(0.0, self.every_s - (time.monotonic() - began)))
+
+    def sample(self, lag_seconds: Any) -> dict[str, Any]:
+        at = time.time()
+        try:
+            found = lag_seconds(self.timeout, configuration=self.configuration)
+        except Exception as exc:  # noqa: BLE001 - any failure to look is recorded as such
+            return {"t": round(at, 3), "max": None, "error": f"{type(exc).__name__}: {exc}"}
+        replicas = {
+            name: {"seconds": value.get("seconds"), "capped": bool(value.get("capped"))}
+            for name, value in (found.get("replicas") or {}).items()
+        }
+        sample = {"t": round(at, 3), "max": found.get("max"), "leader": found.get("leader")}
+        if replicas:
+            sample["replicas"] = replicas
+        if found.get("error"):
+            sample["error"] = str(found["error"])
+        return sample
+
+
+def read_samples(path: Path) -> list[dict[str, Any]]:
+    """The samples a recorder wrote; a torn last line (killed mid-write) is skipped."""
+    if not path.exists():
+        return []
+    samples = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            samples.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return samples
+
+
+def before_experiment_control(
+    context: Experiment,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+    every_s: float = 1.0,
+    timeout: float = 2.0,
+    **kwargs: Any,
+) -> None:
+    cfg = dict(configuration or {})
+    run_dir = str(cfg.get("aftershock_run_dir") or "")
+    if not run_dir:
+        log.warning("lag-recorder: no aftershock_run_dir configured, replication lag not recorded")
+        return
+    recorder = Recorder(cfg, Path(run_dir) / LAG_FILE, float(every_s), float(timeout))
+    thread = threading.Thread(target=recorder.run, name="aftershock-lag-recorder", daemon=True)
+    thread.start()
+    context[RECORDER] = (recorder, thread)
+
+
+def after_experiment_control(
+    context: Experiment, state: Journal | None = None, **kwargs: Any
+) -> None:
+    running = context.pop(RECORDER, None)
+    if running is None:
+        return
+    recorder, thread = running
+    recorder.stop.set()
+    thread.join(JOIN_TIMEOUT)
+    if state is not None:
+        state["aftershock_lag_samples"] = {"file": str(recorder.path), "samples": recorder.samples}
