@@ -25,6 +25,7 @@ from aftershock.cli_common import (
 from aftershock.cli_fault import fault_app, heal_and_report
 from aftershock.cli_gameday import gameday
 from aftershock.cli_load import load
+from aftershock.cli_report import report
 from aftershock.sandbox import lifecycle
 from aftershock.sandbox import status as sandbox_status
 from aftershock.sandbox.endpoints import describe
@@ -40,6 +41,7 @@ app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(fault_app, name="fault")
 app.command()(load)
 app.command()(gameday)
+app.command()(report)
 
 
 def _topology(name: str, state_root: Path) -> Topology:

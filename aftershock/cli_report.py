@@ -1,0 +1,69 @@
+"""`aftershock report`: a run's game-day report, or the trend across runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from aftershock.cli_common import err, out
+
+
+def report(
+    results: Annotated[
+        Path,
+        typer.Argument(help="A run's directory (results/gate-<time>); with --history, results/."),
+    ],
+    history: Annotated[
+        bool, typer.Option("--history", help="The trend across the runs under RESULTS.")
+    ] = False,
+    last: Annotated[int, typer.Option(help="With --history: how many runs, newest.", min=1)] = 10,
+) -> None:
+    """Write report.html, summary.md and summary.json for a run (or history.html for many).
+
+    The report is also written at the end of every pytest session that ran
+    experiments (`make gameday`, `aftershock gameday`).
+    """
+    from aftershock.report.figures import ReportError
+
+    if not results.is_dir():
+        err().print(f"[bold red]error:[/] {results}: no such directory")
+        raise typer.Exit(2)
+    try:
+        if history:
+            _history(results, last)
+        else:
+            _run(results)
+    except ReportError as exc:
+        err().print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+
+
+def _run(run_dir: Path) -> None:
+    from aftershock.report.run import write_report
+    from aftershock.report.text import score
+
+    written = write_report(run_dir)
+    out().print(f"{written.verdict.upper()}, resilience score {score(written.score)}")
+    for path in (written.html, written.markdown, written.json):
+        out().print(f"  {path} ({path.stat().st_size / 1024:,.0f} KiB)")
+
+
+def _history(results: Path, last: int) -> None:
+    from rich.table import Table
+
+    from aftershock.report.text import DASH, rto, score
+    from aftershock.report.trend import write_history
+
+    html, md, shown = write_history(results, last)
+    table = Table("run", "verdict", "score", "experiment: score / RTO / lost")
+    for run in shown:
+        parts = [
+            f"{e['name']}: {score(e['score'])} / {rto(e.get('rto'))} / "
+            f"{(e.get('orders') or {}).get('lost', DASH)}"
+            for e in run["experiments"]
+        ]
+        table.add_row(run["run"], run["verdict"], score(run["score"]), "\n".join(parts))
+    out().print(table)
+    out().print(f"trend of {len(shown)} runs: {html}, {md}")

@@ -1,0 +1,362 @@
+"""The figures of one experiment, read from its evidence directory.
+
+An experiment's evidence (`<run>/<experiment>/`) holds `journal.json`
+(Chaos Toolkit's, with `aftershock_verdicts`), and `load/` with the
+operation history, the request timeline and the replication-lag samples.
+Everything the report, `summary.md` and `summary.json` show comes from
+`experiment_figures`; nothing is computed twice in two formats.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from aftershock import checkers, history
+from aftershock.experiments import JOURNAL_FILE, verdict_summary
+from aftershock.lag_recorder import LAG_FILE, read_samples
+from aftershock.report import score
+from aftershock.timeline import is_error
+
+LOAD_DIR = "load"
+SLO = 0.9999  # the platform's availability promise
+BUDGET_PERIOD_S = 30 * 24 * 3600.0  # the error budget is a 30-day one
+PROMISE_OF = {
+    ("probes.orders", "integrity"): "orders",
+    ("probes.recovery", "rto_seconds"): "rto",
+    ("probes.replication", "lag_seconds"): "lag",
+}  # every other probe is part of the hypothesis promise
+SIMPLE_PATH = re.compile(r"^\$((?:\.\w+)+)$")
+
+
+class ReportError(Exception):
+    """Evidence a report cannot be made from; the message says what to point it at."""
+
+
+class EvidenceUnreadable(ReportError):
+    """An experiment directory without a readable journal."""
+
+
+def experiment_figures(evidence: Path) -> dict[str, Any]:
+    """Every figure of the experiment whose evidence is in `evidence` (JSON-serialisable)."""
+    try:
+        journal = json.loads((evidence / JOURNAL_FILE).read_text())
+    except (OSError, ValueError) as exc:
+        raise EvidenceUnreadable(f"{evidence}: no readable {JOURNAL_FILE}: {exc}") from None
+    load = evidence / LOAD_DIR
+    timeline = history.read(load / history.TIMELINE_FILE).records
+    lag = read_samples(load / LAG_FILE)
+    problems = verdict_summary(journal)
+    hypothesis = hypothesis_rows(journal)
+    verdicts = verdict_rows(journal)
+    # A check declared but never run (the experiment stopped early) is a promise not kept.
+    checks = [
+        {"promise": row["promise"], "met": cell is not None and cell["met"]}
+        for row in hypothesis
+        for cell in (row["before"], row["after"])
+    ] + [{"promise": row["promise"], "met": row["met"]} for row in verdicts]
+    promises = score.promises_of(checks)
+    experiment = journal.get("experiment") or {}
+    return {
+        "name": evidence.name,
+        "title": experiment.get("title", evidence.name),
+        "status": journal.get("status"),
+        "verdict": "failed" if problems else "passed",
+        "problems": problems,
+        "started": journal.get("start"),
+        "ended": journal.get("end"),
+        "duration_s": journal.get("duration"),
+        "hypothesis": hypothesis,
+        "verdicts": verdicts,
+        "rto": rto(verdicts),
+        "orders": orders(verdicts),
+        "replication_lag": lag_figures(lag, hypothesis, verdicts),
+        "traffic": traffic(timeline),
+        "error_budget": error_budget(timeline),
+        "faults": fault_marks(journal),
+        "safeguard": (journal.get("aftershock_safeguard") or {}).get("reason"),
+        **score.as_dict(promises),
+        "evidence": evidence_links(evidence),
+    }
+
+
+def hypothesis_rows(journal: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per steady-state probe: its tolerance and value before and after the method."""
+    experiment = journal.get("experiment") or {}
+    probes = (experiment.get("steady-state-hypothesis") or {}).get("probes", [])
+    steady = journal.get("steady_states") or {}
+    runs = {
+        phase: {r["activity"]["name"]: r for r in (steady.get(phase) or {}).get("probes", [])}
+        for phase in ("before", "after")
+    }
+    rows = []
+    for probe in probes:
+        tolerance = probe.get("tolerance")
+        rows.append(
+            {
+                "name": probe["name"],
+                "promise": promise_of(probe),
+                "tolerance": tolerance_text(tolerance),
+                "before": _cell(runs["before"].get(probe["name"]), tolerance),
+                "after": _cell(runs["after"].get(probe["name"]), tolerance),
+            }
+        )
+    return rows
+
+
+def verdict_rows(journal: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per verdict judged after the method (`aftershock_verdicts`)."""
+    experiment = journal.get("experiment") or {}
+    declared = {
+        v["name"]: v
+        for ext in experiment.get("extensions", [])
+        if ext.get("name") == "aftershock"
+        for v in ext.get("verdicts", [])
+    }
+    rows = []
+    judged = journal.get("aftershock_verdicts", [])
+    names = {v["name"] for v in judged}
+    for name in [n for n in declared if n not in names]:
+        rows.append(
+            {
+                "name": name,
+                "promise": promise_of(declared[name]),
+                "tolerance": tolerance_text(declared[name].get("tolerance")),
+                "value": None,
+                "met": False,
+                "reason": "not judged: the experiment stopped before its verdicts",
+                "output": {},
+                "arguments": (declared[name].get("provider") or {}).get("arguments", {}),
+            }
+        )
+    for verdict in judged:
+        output = verdict.get("output")
+        tolerance = verdict.get("tolerance")
+        looked = not verdict.get("exception")
+        rows.append(
+            {
+                "name": verdict["name"],
+                "promise": promise_of(declared.get(verdict["name"], {})),
+                "tolerance": tolerance_text(tolerance),
+                "value": judged_value(tolerance, output) if looked else None,
+                "met": bool(verdict.get("tolerance_met")),
+                "reason": _reason(verdict),
+                "output": output if isinstance(output, dict) else {"value": output},
+                "arguments": (declared.get(verdict["name"], {}).get("provider") or {}).get(
+                    "arguments", {}
+                ),
+            }
+        )
+    return rows
+
+
+def promise_of(activity: dict[str, Any]) -> str:
+    provider = activity.get("provider") or {}
+    return PROMISE_OF.get((provider.get("module"), provider.get("func")), "hypothesis")
+
+
+def tolerance_text(tolerance: Any) -> str:
+    """A tolerance as a person reads it: `$.ready == true`, `max in [0, 1]`."""
+    if isinstance(tolerance, dict):
+        kind = tolerance.get("type")
+        target = tolerance.get("target") or tolerance.get("path") or "value"
+        if kind == "range":
+            low, high = tolerance.get("range", [None, None])
+            return f"{target} in [{low}, {high}]"
+        if kind in ("jsonpath", "regex") and "expect" in tolerance:
+            return f"{target} == {json.dumps(tolerance['expect'])}"
+        return f"{kind} {target}"
+    return f"== {json.dumps(tolerance)}"
+
+
+def judged_value(tolerance: Any, output: Any) -> Any:
+    """The part of a probe's output its tolerance judges (the whole output when unclear)."""
+    if not isinstance(tolerance, dict) or not isinstance(output, dict):
+        return output
+    key = tolerance.get("target")
+    if key is not None:
+        return output.get(key)
+    match = SIMPLE_PATH.match(str(tolerance.get("path", "")))
+    if match is None:
+        return output
+    value: Any = output
+    for part in match.group(1).strip(".").split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def _cell(run: dict[str, Any] | None, tolerance: Any) -> dict[str, Any] | None:
+    if run is None:
+        return None  # the phase did not run (the experiment stopped before it)
+    if run.get("status") == "failed":
+        return {"value": None, "met": False, "reason": f"could not look: {_exception(run)}"}
+    return {
+        "value": judged_value(tolerance, run.get("output")),
+        "met": bool(run.get("tolerance_met")),
+        "reason": (run.get("output") or {}).get("reason", "")
+        if isinstance(run.get("output"), dict)
+        else "",
+    }
+
+
+def _reason(verdict: dict[str, Any]) -> str:
+    if verdict.get("exception"):
+        return f"could not look: {_exception(verdict)}"
+    output = verdict.get("output")
+    return str(output.get("reason", "")) if isinstance(output, dict) else ""
+
+
+def _exception(run: dict[str, Any]) -> str:
+    lines = [line.strip() for line in (run.get("exception") or []) if str(line).strip()]
+    return lines[-1] if lines else "no reason recorded"
+
+
+def rto(verdicts: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The recovery verdict's figures: seconds (or its bracket) against the target."""
+    row = next((v for v in verdicts if v["promise"] == "rto"), None)
+    if row is None:
+        return None
+    out = row["output"]
+    target = out.get("target_s", row["arguments"].get("target_s"))
+    return {
+        "name": row["name"],
+        "valid": out.get("valid", "unknown"),
+        "met": row["met"],
+        "seconds": out.get("seconds"),
+        "at_least": out.get("at_least"),
+        "at_most": out.get("at_most"),
+        "target_s": float(target) if target is not None else None,
+        "fault": out.get("fault"),
+        "reason": row["reason"],
+    }
+
+
+def orders(verdicts: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Orders acknowledged / lost / duplicated / unexpected, from the integrity verdict."""
+    row = next((v for v in verdicts if v["promise"] == "orders"), None)
+    if row is None:
+        return None
+    out = row["output"]
+    counts = {
+        key: len(out.get(key) or [])
+        for key in ("lost", "duplicated", "unexpected", "unknown", "failed_but_present")
+    }
+    return {
+        "name": row["name"],
+        "valid": out.get("valid", "unknown"),
+        "met": row["met"],
+        "acknowledged": out.get("acknowledged"),
+        **counts,
+        "reason": row["reason"],
+    }
+
+
+def lag_figures(
+    samples: list[dict[str, Any]],
+    hypothesis: list[dict[str, Any]],
+    verdicts: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """Maximum replication lag over the recorded samples and every lag probe's value."""
+    measured = [float(s["max"]) for s in samples if s.get("max") is not None]
+    probed = [
+        float(cell["value"])
+        for row in hypothesis
+        if row["promise"] == "lag"
+        for cell in (row["before"], row["after"])
+        if cell is not None and isinstance(cell["value"], int | float)
+    ] + [
+        float(v["value"])
+        for v in verdicts
+        if v["promise"] == "lag" and isinstance(v["value"], int | float)
+    ]
+    values = measured + probed
+    capped = any(r.get("capped") for s in samples for r in (s.get("replicas") or {}).values())
+    return {
+        "max_s": max(values) if values else None,
+        "capped": capped,  # the max is a lower bound: a sample hit the probe's timeout
+        "samples": len(samples),
+        "unmeasured": sum(1 for s in samples if s.get("max") is None),
+    }
+
+
+def traffic(timeline: list[dict[str, Any]]) -> dict[str, Any]:
+    """Requests, errors and p95 latency of the whole load run."""
+    if not timeline:
+        return {"requests": 0, "errors": 0, "error_rate": None, "p95_ms": None}
+    p95 = checkers.latency_percentile(timeline, 95)
+    errors = sum(1 for r in timeline if is_error(r))
+    return {
+        "requests": len(timeline),
+        "errors": errors,
+        "error_rate": round(errors / len(timeline), 4),
+        "p95_ms": p95.details.get("ms"),
+    }
+
+
+def error_budget(timeline: list[dict[str, Any]]) -> dict[str, Any]:
+    """Share of the 30-day error budget (at 99.99 %) the experiment's failed requests burned.
+
+    The failed share of requests times the run's length is the outage it
+    equals; the 30-day budget at 99.99 % is 259.2 s of it.
+    """
+    times = [float(r["t"]) for r in timeline]
+    if len(times) < 2:
+        return {"used": None, "slo": SLO, "reason": "too few requests to measure"}
+    span = max(times) - min(times)
+    errors = sum(1 for r in timeline if is_error(r))
+    equivalent = errors / len(timeline) * span
+    budget = BUDGET_PERIOD_S * (1 - SLO)
+    return {
+        "used": round(equivalent / budget, 5),
+        "outage_equivalent_s": round(equivalent, 2),
+        "budget_s": round(budget, 1),
+        "slo": SLO,
+    }
+
+
+def fault_marks(journal: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every fault injected and undone, with when: method actions and rollbacks."""
+    from aftershock.targets.local import UNDO
+
+    undoes = {f.__name__ for f in UNDO.values()} | {"heal_all"}
+    marks = []
+    for phase in ("run", "rollbacks"):
+        for run in journal.get(phase, []):
+            activity = run.get("activity") or {}
+            provider = activity.get("provider") or {}
+            if not str(provider.get("module", "")).startswith("aftershock.faults."):
+                continue
+            func = provider.get("func", "")
+            kind = "inject" if func in UNDO else "undo" if func in undoes else "other"
+            marks.append(
+                {
+                    "name": activity.get("name", func),
+                    "func": func,
+                    "kind": kind,
+                    "phase": "rollback" if phase == "rollbacks" else "method",
+                    "start": run.get("start"),
+                    "end": run.get("end"),
+                    "status": run.get("status"),
+                }
+            )
+    return marks
+
+
+def evidence_links(evidence: Path) -> dict[str, str]:
+    """Evidence files that exist, as paths relative to the run directory."""
+    names = [
+        JOURNAL_FILE,
+        f"{LOAD_DIR}/{history.HISTORY_FILE}",
+        f"{LOAD_DIR}/{history.TIMELINE_FILE}",
+        f"{LOAD_DIR}/{LAG_FILE}",
+        f"{LOAD_DIR}/locust.log",
+        f"{LOAD_DIR}/locust_stats.csv",
+    ]
+    links = {name: f"{evidence.name}/{name}" for name in names if (evidence / name).exists()}
+    logs = evidence / "node-logs"
+    if logs.is_dir():
+        for log in sorted(logs.glob("*.log")):
+            links[f"node-logs/{log.name}"] = f"{evidence.name}/node-logs/{log.name}"
+    return links
