@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -22,7 +22,8 @@ def gameday(
     ] = False,
     target: Annotated[str, typer.Option(help=f"One of {', '.join(TARGETS)}.")] = "local",
     target_file: Annotated[
-        Path | None, typer.Option(help="JSON object of configuration values for the target.")
+        Path | None,
+        typer.Option(help="aws, k8s: the YAML target file; local: a JSON object of values."),
     ] = None,
     select: Annotated[
         str, typer.Option("-k", help="Only experiments whose name matches (pytest -k).")
@@ -31,12 +32,27 @@ def gameday(
     reuse_sandbox: Annotated[
         bool, typer.Option(help="Use a sandbox that is already up; do not boot or tear it down.")
     ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="aws, k8s: print every call each experiment would make; send nothing.",
+        ),
+    ] = False,
+    allow_destructive: Annotated[
+        bool,
+        typer.Option(
+            "--allow-destructive", help="aws, k8s: let the faults change the real environment."
+        ),
+    ] = False,
 ) -> None:
     """Run the resilience gate against the target; the exit code is the verdict.
 
     Progress: one line per experiment step as Chaos Toolkit reports it.
     Evidence (journals, load history and timeline, node logs) lands in
     results/gate-<time>/. Ctrl-C plays the rollbacks before it stops.
+    On aws and k8s, --dry-run prints the plan of every experiment (or those
+    -k names), and a real run needs --allow-destructive.
     """
     if target not in TARGETS:
         err().print(
@@ -45,6 +61,11 @@ def gameday(
         raise typer.Exit(2)
     if target_file is not None and not target_file.is_file():
         err().print(f"[bold red]error:[/] --target-file {target_file}: no such file")
+        raise typer.Exit(2)
+    if target != "local":
+        remote_preflight(target, target_file, dry_run, allow_destructive, select)
+    elif dry_run:
+        err().print("[bold red]error:[/] --dry-run plans a remote target: add --target aws or k8s")
         raise typer.Exit(2)
     command = [
         sys.executable, "-m", "pytest", str(EXPERIMENTS), "-m",
@@ -58,6 +79,8 @@ def gameday(
         command += ["--target-file", str(target_file)]
     if reuse_sandbox:
         command.append("--reuse-sandbox")
+    if allow_destructive:
+        command.append("--allow-destructive")
     # pytest gets Ctrl-C with us (same process group); the plugin plays the
     # rollbacks. Waiting out its exit keeps the verdict its exit code.
     process = subprocess.Popen(command, cwd=EXPERIMENTS.parent, env=os.environ.copy())
@@ -66,3 +89,48 @@ def gameday(
             raise typer.Exit(process.wait())
         except KeyboardInterrupt:
             err().print("[bold yellow]interrupted:[/] rolling back, then stopping")
+
+
+def remote_preflight(
+    target: str, target_file: Path | None, dry_run: bool, allow_destructive: bool, select: str
+) -> None:
+    """The refusals of a remote target, each one line on stderr and exit 2, before any request.
+
+    With --dry-run, print the plan and exit 0 instead of running anything.
+    """
+    from aftershock.sandbox.errors import SandboxError
+    from aftershock.targets.aws.safety import check_allowlist, require_credentials
+    from aftershock.targets.target_file import load
+
+    try:
+        if target_file is None or target_file.suffix not in (".yaml", ".yml"):
+            raise SandboxError(
+                f"target {target} needs a YAML target file: --target-file "
+                "experiments/targets/aws.example.yaml (copy it and fill in your ids)"
+            )
+        described = load(target_file)
+        check_allowlist(described)
+        if dry_run:
+            print_plan(target, described, select)
+            raise typer.Exit(0)
+        if not allow_destructive:
+            raise SandboxError(
+                f"refused: target {target} changes a real environment; pass --allow-destructive "
+                "(or --dry-run to print the plan)"
+            )
+        if target == "aws":
+            require_credentials(described)
+    except SandboxError as exc:
+        err().print(f"[bold red]error:[/] {exc}", markup=True)
+        raise typer.Exit(2) from None
+
+
+def print_plan(target: str, described: Any, select: str) -> None:
+    """Every experiment's plan (only those whose name contains `select`, when given)."""
+    from aftershock.targets import dryrun
+
+    paths = [p for p in sorted(EXPERIMENTS.glob("*.json")) if select in p.stem]
+    if not paths:
+        err().print(f"[bold red]error:[/] no experiment in {EXPERIMENTS} matches -k {select!r}")
+        raise typer.Exit(2)
+    print(dryrun.render(dryrun.plan_all(paths, target, described), target, described))

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from aftershock import history
-from aftershock.faults.ledger import Event
+from aftershock.faults.ledger import Event, Ledger
 from aftershock.load import RUN_SETTINGS, last_run_dir, registry_path, running
 from aftershock.sandbox.errors import SandboxError
 from aftershock.sandbox.topology import Topology
@@ -81,9 +81,13 @@ def recent_requests(
     return [r for r in records if start <= float(r["t"]) <= end], start, end
 
 
-def fault_began(topology: Topology, fault: str = "") -> Event:
-    """The newest injection (of `fault`, when given) in the sandbox's fault journal."""
-    events = ledger(topology).events()
+def fault_began(topology: Topology, fault: str = "", book: Ledger | None = None) -> Event:
+    """The newest injection (of `fault`, when given) in the fault journal.
+
+    `book` is the target's ledger (an aws or k8s target keeps its own); the
+    sandbox's by default.
+    """
+    events = (book or ledger(topology)).events()
     injected = [e for e in events if e.event == "inject" and (not fault or e.fault == fault)]
     if not injected:
         what = f"no {fault} fault" if fault else "no fault"

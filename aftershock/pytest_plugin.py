@@ -12,16 +12,20 @@ in `<results>/<session>/<experiment>/`.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from aftershock.faults.target import TARGETS
 from aftershock.sandbox.topology import DEFAULT_STATE_ROOT, Topology
+
+if TYPE_CHECKING:
+    from aftershock.report.run import Written
 
 SESSION = pytest.StashKey["GateSession"]()
 TAG_MARKERS = ("gate", "gameday")
@@ -34,7 +38,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--target-file",
         default=None,
-        help="JSON object of configuration values for the target (e.g. aftershock_host).",
+        help="A YAML target file (aws, k8s: experiments/targets/*.yaml) or a JSON object "
+        "of configuration values (e.g. aftershock_host).",
+    )
+    group.addoption(
+        "--allow-destructive",
+        action="store_true",
+        help="Let aws / k8s faults change the environment the target file names.",
     )
     group.addoption("--sandbox", default="gameday", help="Local sandbox name (1-8 chars).")
     group.addoption(
@@ -52,6 +62,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # A YAML target file is checked before anything runs: one line naming every bad field.
+    path = config.getoption("--target-file", None)
+    if path and Path(path).suffix in (".yaml", ".yml"):
+        _target_file(path)
     config.addinivalue_line("markers", "gate: in the pre-release resilience gate (CI)")
     config.addinivalue_line("markers", "gameday: in the full game-day suite")
     config.addinivalue_line("markers", "experiment: a Chaos Toolkit experiment file")
@@ -147,7 +161,9 @@ class GateSession:
 
     def __init__(self, config: pytest.Config) -> None:
         self.target = str(config.getoption("--target"))
-        self.overrides = _target_file(config.getoption("--target-file"))
+        self.overrides = _target_file(
+            config.getoption("--target-file"), bool(config.getoption("--allow-destructive"))
+        )
         self.topology = Topology(str(config.getoption("--sandbox")), Path(DEFAULT_STATE_ROOT))
         self.reuse = bool(config.getoption("--reuse-sandbox"))
         self.replication = PROFILES[str(config.getoption("--profile"))]
@@ -155,6 +171,8 @@ class GateSession:
         self.root = Path(str(config.getoption("--results"))).resolve() / f"gate-{stamp}"
         self.booted = False
         self.experiments = 0
+        self.report: Written | None = None
+        self.report_error = ""
 
     def configuration(self, evidence: Path) -> dict[str, Any]:
         return {
@@ -193,6 +211,27 @@ class GateSession:
         if self.target == "local" and self.topology.log_dir.exists():
             shutil.copytree(self.topology.log_dir, evidence / "node-logs", dirs_exist_ok=True)
 
+    def write_report(self) -> None:
+        """report.html, summary.md and summary.json for the experiments that ran.
+
+        The CI job summary gets summary.md when the CI provides one
+        (`GITHUB_STEP_SUMMARY`). A report that fails is said at the end of
+        the session; it never changes the gate's verdict.
+        """
+        if not self.experiments or not self.root.is_dir():
+            return
+        from aftershock.report.run import MARKDOWN_FILE, write_report
+
+        try:
+            self.report = write_report(self.root)
+        except Exception as exc:  # noqa: BLE001 - the verdict stands; the report's failure is shown
+            self.report_error = f"{type(exc).__name__}: {exc}"
+            return
+        step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        if step_summary:
+            with open(step_summary, "a", encoding="utf-8") as out:
+                out.write((self.root / MARKDOWN_FILE).read_text(encoding="utf-8"))
+
     def finish(self) -> None:
         if self.booted:
             from aftershock.sandbox import lifecycle
@@ -209,12 +248,44 @@ def gate_session(config: pytest.Config) -> GateSession:
 def pytest_sessionfinish(session: pytest.Session) -> None:
     gate = session.config.stash.get(SESSION, None)
     if gate is not None:
-        gate.finish()
+        try:
+            gate.finish()
+        finally:
+            gate.write_report()
 
 
-def _target_file(path: str | None) -> dict[str, Any]:
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    gate = terminalreporter.config.stash.get(SESSION, None)
+    if gate is None or not (gate.report or gate.report_error):
+        return
+    if gate.report_error:
+        terminalreporter.write_line(f"report NOT written: {gate.report_error}", red=True)
+        return
+    from aftershock.report.text import score
+
+    written = gate.report
+    terminalreporter.write_sep("-", f"game-day report: resilience score {score(written.score)}")
+    # The verdict table in the log too: not every CI has a job-summary page.
+    terminalreporter.write_line(written.markdown.read_text(encoding="utf-8"))
+    for path in (written.html, written.markdown, written.json):
+        terminalreporter.write_line(str(path))
+
+
+def _target_file(path: str | None, allow_destructive: bool = False) -> dict[str, Any]:
+    """The configuration a --target-file adds: a YAML target file's, or a JSON object's values."""
     if not path:
         return {}
+    if Path(path).suffix in (".yaml", ".yml"):
+        from aftershock.sandbox.errors import SandboxError
+        from aftershock.targets.aws.safety import ALLOW_KEY, check_allowlist
+        from aftershock.targets.target_file import load
+
+        try:
+            target = load(Path(path))
+            check_allowlist(target)
+        except SandboxError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        return {**target.configuration(), ALLOW_KEY: allow_destructive}
     try:
         values = json.loads(Path(path).read_text())
     except (OSError, json.JSONDecodeError) as exc:

@@ -9,7 +9,7 @@ from typing import Any
 
 from chaoslib.types import Configuration, Secrets
 
-from aftershock.faults.target import local_sandbox
+from aftershock.faults.target import local_sandbox, target_name
 
 __all__ = ["region_ready"]
 
@@ -22,6 +22,11 @@ def region_ready(
     Judge `$.ready` (e.g. tolerance `{"type": "jsonpath", "path": "$.ready",
     "expect": true}`); `shop` and `edge` say which side is not.
     """
+    target = target_name(configuration)
+    if target != "local":  # aws: Route 53 health check + endpoint; k8s: Deployment + endpoint
+        from aftershock.targets.drivers import observe as remote
+
+        return remote(target, "region_ready", configuration, region=region)
     topology = local_sandbox("region_ready", configuration)
     from aftershock.targets.local.observe import region_ready as observe
 

@@ -12,7 +12,7 @@ from chaoslib.types import Configuration, Secrets
 
 from aftershock import checkers, history
 from aftershock.evidence import fault_began, find_run
-from aftershock.faults.target import sandbox
+from aftershock.faults.target import fault_ledger, sandbox
 
 __all__ = ["rto_seconds"]
 
@@ -34,7 +34,7 @@ def rto_seconds(
     cannot place it, with the reason); `seconds` is the figure.
     """
     topology = sandbox(configuration)
-    began = fault_began(topology, fault)
+    began = fault_began(topology, fault, fault_ledger(configuration))
     run = find_run(topology, run_dir)
     timeline = history.read(run.path / history.TIMELINE_FILE).records
     result = checkers.checked(
@@ -48,6 +48,7 @@ def rto_seconds(
     )
     return {
         **result.as_dict(),
+        "target_s": float(target_s),
         "fault": began.fault,
         "fault_start": began.at,
         "run_dir": str(run.path),

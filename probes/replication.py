@@ -10,7 +10,7 @@ from typing import Any
 
 from chaoslib.types import Configuration, Secrets
 
-from aftershock.faults.target import local_sandbox
+from aftershock.faults.target import local_sandbox, target_name
 
 __all__ = ["lag_seconds", "primaries"]
 
@@ -22,8 +22,15 @@ def lag_seconds(
 
     Returns `max` (judge it with a tolerance such as `[0, 1]` on
     `$.max`), per-replica seconds, whether each was capped at `timeout`,
-    and pg_stat_replication's replay_lag as a cross-check.
+    and pg_stat_replication's replay_lag as a cross-check. On aws: the
+    newest CloudWatch `AuroraGlobalDBReplicationLag` of each secondary, in
+    seconds (`timeout` unused; `max` is None when there is no datapoint).
     """
+    target = target_name(configuration)
+    if target != "local":  # aws: CloudWatch AuroraGlobalDBReplicationLag, ms -> s
+        from aftershock.targets.drivers import observe
+
+        return observe(target, "lag_seconds", configuration, timeout=float(timeout))
     topology = local_sandbox("lag_seconds", configuration)
     from aftershock.targets.local.observe import replication_lag
 

@@ -63,8 +63,11 @@ def test_every_action_has_a_local_implementation_and_every_fault_an_undo() -> No
 
 
 def test_other_targets_refuse_with_one_clear_error() -> None:
-    with pytest.raises(FaultNotSupported, match="not supported by target k8s"):
-        run("isolate_region", {"aftershock_target": "k8s"}, region="taiwan")
+    with pytest.raises(FaultNotSupported, match="not supported by target k8s: Kubernetes has no"):
+        run("throttle_link", {"aftershock_target": "k8s"}, a="taiwan", b="tokyo", kbit=512)
+    with pytest.raises(SandboxError, match="needs a target file"):
+        run("isolate_region", {"aftershock_target": "k8s", "aftershock_allow_destructive": True},
+            region="taiwan")  # fmt: skip
     with pytest.raises(SandboxError, match="choose one of local, aws, k8s"):
         run("isolate_region", {"aftershock_target": "gcp"}, region="taiwan")
 
@@ -93,3 +96,15 @@ def test_fault_heal_without_all_says_how() -> None:
     )
     assert result.returncode == 1
     assert "--all" in result.stderr
+
+
+@pytest.mark.parametrize("kind", ["aws", "k8s"])
+def test_every_action_is_implemented_or_refused_with_a_reason_on_remote_targets(kind: str) -> None:
+    from aftershock.targets.drivers import driver
+
+    remote = driver(kind)
+    actions = {n for m in FAULT_MODULES for n in importlib.import_module(m).__all__}
+    assert actions - {"heal_all"} <= set(remote.FAULTS) | set(remote.UNSUPPORTED)
+    assert not set(remote.FAULTS) & set(remote.UNSUPPORTED)
+    assert set(remote.UNDO) <= set(remote.FAULTS)
+    assert set(remote.UNDO.values()) <= set(remote.FAULTS.values())

@@ -6,7 +6,7 @@ from typing import Any
 
 from chaoslib.types import Configuration, Secrets
 
-from aftershock.faults.target import FaultNotSupported, sandbox, target_name
+from aftershock.faults.target import sandbox, target_name
 
 __all__ = ["heal_all"]
 
@@ -15,7 +15,9 @@ def heal_all(configuration: Configuration = None, secrets: Secrets = None) -> li
     """Undo every recorded fault, newest first; a no-op when nothing is recorded."""
     target = target_name(configuration)
     if target != "local":
-        raise FaultNotSupported(f"heal_all is not supported by target {target} yet")
+        from aftershock.targets.drivers import heal
+
+        return heal(target, configuration)
     from aftershock.targets.local import heal_all as heal_local
 
     return heal_local(sandbox(configuration))

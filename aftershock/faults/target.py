@@ -3,8 +3,12 @@
 Configuration keys (values may use Chaos Toolkit's env indirection):
 
 - ``aftershock_target``: ``local`` (the sandbox, default), ``aws`` or ``k8s``;
-- ``aftershock_sandbox``: the sandbox name for ``local`` (default ``as``);
-- ``aftershock_state_root``: where sandboxes keep their state.
+- ``aftershock_sandbox``: the sandbox name for ``local`` (default ``as``); for
+  ``aws`` / ``k8s`` the name the evidence and the fault ledger are kept under;
+- ``aftershock_state_root``: where sandboxes keep their state;
+- ``aftershock_target_file``: the YAML target file of ``aws`` / ``k8s``
+  (`aftershock.targets.target_file`);
+- ``aftershock_allow_destructive``: ``true`` lets ``aws`` / ``k8s`` faults act.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from aftershock.faults.ledger import Ledger
 from aftershock.sandbox.errors import SandboxError
 from aftershock.sandbox.topology import DEFAULT_NAME, DEFAULT_STATE_ROOT, Topology
 
@@ -42,15 +47,31 @@ def run(fault: str, configuration: dict[str, Any] | None, **params: Any) -> dict
     """Carry out `fault` on the configured target and return what it touched."""
     target = target_name(configuration)
     if target != "local":
-        raise FaultNotSupported(f"fault {fault} is not supported by target {target} yet")
+        from aftershock.targets.drivers import run_fault
+
+        return run_fault(target, fault, configuration, **params)
     from aftershock.targets.local import FAULTS
 
     return FAULTS[fault](sandbox(configuration), **params)
 
 
 def local_sandbox(probe: str, configuration: dict[str, Any] | None) -> Topology:
-    """The sandbox a probe observes; refuses targets that have no implementation of it yet."""
+    """The sandbox a probe observes; refuses other targets, saying why."""
     target = target_name(configuration)
     if target != "local":
-        raise FaultNotSupported(f"probe {probe} is not supported by target {target} yet")
+        from aftershock.targets.drivers import probe_refusal
+
+        raise FaultNotSupported(probe_refusal(target, probe))
     return sandbox(configuration)
+
+
+def fault_ledger(configuration: dict[str, Any] | None) -> Ledger:
+    """The ledger the configured target records its faults in (and the journal beside it)."""
+    target = target_name(configuration)
+    if target == "local":
+        from aftershock.targets.local.common import ledger
+
+        return ledger(sandbox(configuration))
+    from aftershock.targets.drivers import ledger_path
+
+    return Ledger(ledger_path(configuration, target))

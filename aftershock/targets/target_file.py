@@ -1,0 +1,364 @@
+"""Target files: the YAML description of an AWS / EKS environment a game day runs against.
+
+One file names everything the `aws` and `k8s` drivers touch: the account
+and regions they may act in (the allowlist), the Aurora Global Database,
+each region's Route 53 health check, endpoints, ElastiCache replication
+group, how the region is isolated (network ACLs, an FIS template, or a
+Route 53 health-check inversion), and its EKS cluster. Nothing secret is
+ever in it: credentials come from boto3's own chain (profiles, environment)
+and kubeconfig contexts.
+
+`load(path)` validates the whole file and raises `TargetFileInvalid` with
+one line that names every missing or wrong field (`regions.tokyo.aws_region:
+missing`), so an operator fixes them all in one go.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from aftershock.sandbox.errors import SandboxError
+from aftershock.sandbox.topology import REGIONS
+
+ACCOUNT = re.compile(r"^\d{12}$")
+AWS_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+HEALTH_CHECK = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+CLUSTER_ARN = re.compile(
+    r"^arn:aws:rds:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):cluster:(?P<id>[a-z][a-z0-9-]*)$"
+)
+VPC = re.compile(r"^vpc-[0-9a-f]{8,17}$")
+SUBNET = re.compile(r"^subnet-[0-9a-f]{8,17}$")
+FIS_TEMPLATE = re.compile(r"^EXT[0-9A-Za-z]{1,60}$")
+RESOURCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,252}$")
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+SELECTOR = re.compile(r"^[A-Za-z0-9./_-]+=[A-Za-z0-9._-]+(,[A-Za-z0-9./_-]+=[A-Za-z0-9._-]+)*$")
+ISOLATION_METHODS = ("nacl", "fis", "route53")
+
+
+class TargetFileInvalid(SandboxError):
+    """A target file that cannot be used as written; the message names every bad field."""
+
+
+@dataclass(frozen=True)
+class Isolation:
+    """How `isolate_region` cuts the region off: NACL blackhole, FIS template, or a drill."""
+
+    method: str
+    vpc_id: str = ""
+    subnet_ids: tuple[str, ...] = ()
+    experiment_template_id: str = ""
+
+
+@dataclass(frozen=True)
+class Eks:
+    """The region's EKS cluster as kubectl reaches it, and where the shop runs."""
+
+    cluster: str
+    context: str
+    namespaces: tuple[str, ...]
+    shop_deployment: str
+    shop_selector: str
+    cidrs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Region:
+    """One region of the platform (`taiwan` or `tokyo`) as AWS names it."""
+
+    name: str
+    aws_region: str
+    endpoint: str
+    health_check_id: str
+    aurora_cluster_arn: str
+    cache_replication_group: str
+    cache_node_group: str
+    isolation: Isolation
+    eks: Eks | None
+
+    @property
+    def aurora_cluster_id(self) -> str:
+        """The DBClusterIdentifier inside the cluster's ARN."""
+        return self.aurora_cluster_arn.rsplit(":", 1)[1]
+
+
+@dataclass(frozen=True)
+class TargetFile:
+    """A validated target file."""
+
+    path: Path
+    name: str
+    account_id: str
+    allowed_accounts: tuple[str, ...]
+    allowed_regions: tuple[str, ...]
+    allowed_contexts: tuple[str, ...]
+    aws_profile: str
+    public_endpoint: str
+    products: int
+    global_cluster_id: str
+    primary_region: str
+    reboot_force_failover: bool
+    regions: dict[str, Region]
+
+    def region(self, name: str) -> Region:
+        """The region `name`, or a one-line error naming the choices."""
+        if name not in self.regions:
+            raise SandboxError(f"unknown region {name!r}: choose one of {', '.join(self.regions)}")
+        return self.regions[name]
+
+    def region_of_cluster(self, arn: str) -> str | None:
+        """Which region's Aurora cluster has this ARN."""
+        return next((r.name for r in self.regions.values() if r.aurora_cluster_arn == arn), None)
+
+    def configuration(self) -> dict[str, Any]:
+        """What a target file contributes to an experiment's configuration."""
+        return {
+            "aftershock_target_file": str(self.path.resolve()),
+            "aftershock_host": self.public_endpoint,
+            "aftershock_products": self.products,
+        }
+
+
+class _Fields:
+    """Reads one mapping of the file, collecting a problem per bad field instead of stopping."""
+
+    def __init__(self, data: Any, where: str, problems: list[str]) -> None:
+        self.where = where
+        self.problems = problems
+        self.data: dict[str, Any] = data if isinstance(data, dict) else {}
+        if not isinstance(data, dict):
+            self.problems.append(f"{where or 'the file'}: must be a mapping")
+
+    def name(self, key: str) -> str:
+        return f"{self.where}.{key}" if self.where else key
+
+    def known(self, *keys: str) -> None:
+        for key in self.data:
+            if key not in keys:
+                self.problems.append(f"{self.name(str(key))}: unknown field")
+
+    def text(
+        self,
+        key: str,
+        pattern: re.Pattern[str] | None = None,
+        what: str = "",
+        default: str | None = None,
+    ) -> str:
+        value = self.data.get(key, default)
+        if value is None:
+            self.problems.append(f"{self.name(key)}: missing")
+            return ""
+        if not isinstance(value, str):
+            hint = " (quote it: YAML reads digits as a number)" if isinstance(value, int) else ""
+            self.problems.append(f"{self.name(key)}: must be a string{hint}")
+            return ""
+        if pattern is not None and not pattern.match(value):
+            self.problems.append(f"{self.name(key)}: {value!r} is not {what}")
+            return ""
+        return value
+
+    def url(self, key: str) -> str:
+        value = self.text(key)
+        if value and not re.match(r"^https?://[^\s/]+", value):
+            self.problems.append(f"{self.name(key)}: {value!r} is not an http(s) URL")
+        return value.rstrip("/")
+
+    def texts(
+        self, key: str, pattern: re.Pattern[str], what: str, required: bool = True
+    ) -> tuple[str, ...]:
+        value = self.data.get(key)
+        if value is None and not required:
+            return ()
+        if not isinstance(value, list) or not value:
+            state = "missing" if value is None else "must be a non-empty list"
+            self.problems.append(f"{self.name(key)}: {state}")
+            return ()
+        good = []
+        for index, item in enumerate(value):
+            if isinstance(item, str) and pattern.match(item):
+                good.append(item)
+            else:
+                self.problems.append(f"{self.name(key)}[{index}]: {item!r} is not {what}")
+        return tuple(good)
+
+    def flag(self, key: str, default: bool) -> bool:
+        value = self.data.get(key, default)
+        if not isinstance(value, bool):
+            self.problems.append(f"{self.name(key)}: must be true or false")
+            return default
+        return value
+
+    def number(self, key: str, default: int) -> int:
+        value = self.data.get(key, default)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            self.problems.append(f"{self.name(key)}: must be a whole number above 0")
+            return default
+        return value
+
+    def section(self, key: str, required: bool = True) -> _Fields | None:
+        if key not in self.data:
+            if required:
+                self.problems.append(f"{self.name(key)}: missing")
+            return None
+        return _Fields(self.data[key], self.name(key), self.problems)
+
+
+def load(path: Path) -> TargetFile:
+    """Read and validate the target file at `path`; raise TargetFileInvalid naming every problem."""
+    try:
+        raw = yaml.safe_load(Path(path).read_text())
+    except OSError as exc:
+        raise TargetFileInvalid(f"target file {path}: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" at line {where.line + 1}" if where is not None else ""
+        raise TargetFileInvalid(f"target file {path}: not YAML{line}") from None
+    problems: list[str] = []
+    target = _parse(Path(path), raw, problems)
+    if problems:
+        raise TargetFileInvalid(f"target file {path}: " + "; ".join(problems))
+    return target
+
+
+def _parse(path: Path, raw: Any, problems: list[str]) -> TargetFile:
+    top = _Fields(raw, "", problems)
+    top.known(
+        "name",
+        "account_id",
+        "allowlist",
+        "aws_profile",
+        "public_endpoint",
+        "products",
+        "database",
+        "regions",
+    )
+    account = top.text("account_id", ACCOUNT, "a 12-digit AWS account id")
+    allow = top.section("allowlist") or _Fields({}, "allowlist", [])
+    allow.known("account_ids", "regions", "kube_contexts")
+    database = top.section("database") or _Fields({}, "database", [])
+    database.known("global_cluster_id", "primary_region", "reboot_force_failover")
+    primary = database.text("primary_region", default="taiwan")
+    if primary and primary not in REGIONS:
+        problems.append(f"database.primary_region: {primary!r} is not one of {', '.join(REGIONS)}")
+    target = TargetFile(
+        path=path,
+        name=top.text("name", NAME, "a lowercase name (letters, digits, -)"),
+        account_id=account,
+        allowed_accounts=allow.texts("account_ids", ACCOUNT, "a 12-digit AWS account id"),
+        allowed_regions=allow.texts("regions", AWS_REGION, "an AWS region code"),
+        allowed_contexts=allow.texts(
+            "kube_contexts", RESOURCE, "a kubeconfig context", required=False
+        ),
+        aws_profile=top.text("aws_profile", RESOURCE, "a profile name", default=""),
+        public_endpoint=top.url("public_endpoint"),
+        products=top.number("products", 1000),
+        global_cluster_id=database.text("global_cluster_id", RESOURCE, "a global cluster id"),
+        primary_region=primary,
+        reboot_force_failover=database.flag("reboot_force_failover", True),
+        regions={},
+    )
+    regions = top.section("regions")
+    if regions is not None:
+        for name in regions.data:
+            if name not in REGIONS:
+                problems.append(
+                    f"regions.{name}: not a region of the platform ({', '.join(REGIONS)})"
+                )
+        for name in REGIONS:
+            section = regions.section(name)
+            if section is not None:
+                target.regions[name] = _region(name, section, account)
+    contexts = [r.eks.context for r in target.regions.values() if r.eks and r.eks.context]
+    for context in contexts:
+        if context not in target.allowed_contexts:
+            problems.append(f"allowlist.kube_contexts: must list {context!r} (an eks.context)")
+    return target
+
+
+def _region(name: str, fields: _Fields, account: str) -> Region:
+    fields.known(
+        "aws_region",
+        "endpoint",
+        "health_check_id",
+        "aurora_cluster_arn",
+        "cache",
+        "isolation",
+        "eks",
+    )
+    aws_region = fields.text("aws_region", AWS_REGION, "an AWS region code")
+    arn = fields.text("aurora_cluster_arn", CLUSTER_ARN, "an Aurora cluster ARN")
+    match = CLUSTER_ARN.match(arn)
+    if match and aws_region and match["region"] != aws_region:
+        fields.problems.append(
+            f"{fields.name('aurora_cluster_arn')}: in {match['region']}, "
+            f"but aws_region is {aws_region}"
+        )
+    if match and account and match["account"] != account:
+        fields.problems.append(
+            f"{fields.name('aurora_cluster_arn')}: in account "
+            f"{match['account']}, but account_id is {account}"
+        )
+    cache = fields.section("cache") or _Fields({}, fields.name("cache"), [])
+    cache.known("replication_group_id", "node_group_id")
+    return Region(
+        name=name,
+        aws_region=aws_region,
+        endpoint=fields.url("endpoint"),
+        health_check_id=fields.text("health_check_id", HEALTH_CHECK, "a Route 53 health check id"),
+        aurora_cluster_arn=arn,
+        cache_replication_group=cache.text(
+            "replication_group_id", DNS_LABEL, "a replication group id"
+        ),
+        cache_node_group=cache.text(
+            "node_group_id", re.compile(r"^\d{4}$"), "a node group id", default="0001"
+        ),
+        isolation=_isolation(fields.section("isolation")),
+        eks=_eks(fields.section("eks", required=False)),
+    )
+
+
+def _isolation(fields: _Fields | None) -> Isolation:
+    if fields is None:
+        return Isolation("route53")
+    fields.known("method", "vpc_id", "subnet_ids", "experiment_template_id")
+    method = fields.text("method")
+    if method and method not in ISOLATION_METHODS:
+        fields.problems.append(
+            f"{fields.name('method')}: {method!r} is not one of {', '.join(ISOLATION_METHODS)}"
+        )
+    if method == "nacl":
+        return Isolation(
+            method,
+            vpc_id=fields.text("vpc_id", VPC, "a VPC id"),
+            subnet_ids=fields.texts("subnet_ids", SUBNET, "a subnet id"),
+        )
+    if method == "fis":
+        template = fields.text("experiment_template_id", FIS_TEMPLATE, "an FIS template id")
+        return Isolation(method, experiment_template_id=template)
+    return Isolation(method)
+
+
+def _eks(fields: _Fields | None) -> Eks | None:
+    if fields is None:
+        return None
+    fields.known("cluster", "context", "namespaces", "shop_deployment", "shop_selector", "cidrs")
+    cidrs = fields.texts("cidrs", re.compile(r"^[0-9a-f.:]+/\d{1,3}$"), "a CIDR block")
+    for index, cidr in enumerate(cidrs):
+        try:
+            ipaddress.ip_network(cidr)
+        except ValueError:
+            fields.problems.append(f"{fields.name('cidrs')}[{index}]: {cidr!r} is not a network")
+    return Eks(
+        cluster=fields.text("cluster", DNS_LABEL, "an EKS cluster name"),
+        context=fields.text("context", RESOURCE, "a kubeconfig context"),
+        namespaces=fields.texts("namespaces", DNS_LABEL, "a namespace"),
+        shop_deployment=fields.text("shop_deployment", DNS_LABEL, "a deployment name"),
+        shop_selector=fields.text("shop_selector", SELECTOR, "a label selector (app=shop)"),
+        cidrs=cidrs,
+    )
