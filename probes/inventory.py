@@ -10,7 +10,7 @@ from typing import Any
 from chaoslib.types import Configuration, Secrets
 
 from aftershock import checkers
-from aftershock.faults.target import local_sandbox
+from aftershock.faults.target import local_sandbox, target_name
 
 __all__ = ["no_oversell"]
 
@@ -22,6 +22,11 @@ def no_oversell(configuration: Configuration = None, secrets: Secrets = None) ->
     was stocked, or stock below zero) and each with phantom stock (more
     left than stocked minus sold: a lost stock update that will oversell).
     """
+    target = target_name(configuration)
+    if target != "local":  # Aurora over SQL (database.sql of the target file)
+        from aftershock.targets.drivers import observe
+
+        return observe(target, "no_oversell", configuration)
     topology = local_sandbox("no_oversell", configuration)
     from aftershock.targets.local.final_reads import stock_rows
 

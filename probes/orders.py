@@ -10,7 +10,7 @@ from typing import Any
 from chaoslib.types import Configuration, Secrets
 
 from aftershock.evidence import find_run
-from aftershock.faults.target import local_sandbox
+from aftershock.faults.target import local_sandbox, target_name
 
 __all__ = ["integrity"]
 
@@ -28,6 +28,17 @@ def integrity(
     "unknown"); `lost`, `duplicated`, `unexpected` and `failed_but_present`
     name the idempotency keys. Refuses while the load still runs.
     """
+    target = target_name(configuration)
+    if target != "local":  # Aurora over SQL (database.sql of the target file)
+        from aftershock.targets.drivers import observe
+
+        return observe(
+            target,
+            "integrity",
+            configuration,
+            run_dir=run_dir,
+            converge_timeout=float(converge_timeout),
+        )
     topology = local_sandbox("integrity", configuration)
     from aftershock.targets.local.final_reads import order_integrity
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,20 @@ CHAOSAWS_MODULES = (
     "chaosaws.rds.actions",
     "chaosaws.route53.probes",
 )
+
+
+def lag_query(now: datetime, cluster: str = "seed-staging-orders-tokyo") -> dict[str, Any]:
+    """The GetMetricStatistics request the lag probe makes at `now`."""
+    return {
+        "Namespace": "AWS/RDS",
+        "MetricName": "AuroraGlobalDBReplicationLag",
+        "Dimensions": [{"Name": "DBClusterIdentifier", "Value": cluster}],
+        "StartTime": now - timedelta(minutes=5),
+        "EndTime": now,
+        "Period": 60,
+        "Statistics": ["Maximum"],
+        "Unit": "Milliseconds",
+    }
 
 
 class FakeAws:

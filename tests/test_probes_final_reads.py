@@ -11,22 +11,28 @@ import contextlib
 import shutil
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import psycopg
 import pytest
+import yaml
+from aws_stubs import EXAMPLE, FakeAws, lag_query
 from loads import fast_load, locust_running
+from test_targets_aws import expect_global
 
 from aftershock import history
 from aftershock.checkers import UNKNOWN
 from aftershock.evidence import EvidenceMissing
 from aftershock.load import registry_path
-from aftershock.sandbox.endpoints import connect
+from aftershock.sandbox.endpoints import connect, postgres_endpoints
 from aftershock.sandbox.state import load_credentials
 from aftershock.sandbox.topology import Topology
+from aftershock.targets import drivers, sql_reads
 from aftershock.targets.local import database
+from aftershock.targets.target_file import load
 from probes import inventory, orders
 
 pytestmark = pytest.mark.sandbox
@@ -210,3 +216,56 @@ def buy(topology: Topology, product: int) -> int:
         timeout=10,
     )
     return response.status_code
+
+
+def test_the_aws_final_reads_are_the_same_reads_over_sql(
+    whole_sandbox: Topology, finished_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Aurora speaks PostgreSQL: the aws driver's reads, pointed at the sandbox's write endpoint.
+
+    CloudWatch (whether Aurora's secondaries caught up) is a Stubber; the
+    SQL is real. The verdicts must equal the local probes' own.
+    """
+    host, port = postgres_endpoints(whole_sandbox)["write"]
+    described = yaml.safe_load(EXAMPLE.read_text())
+    described["database"]["sql"] = {
+        "host": host,
+        "port": port,
+        "dbname": "shop",
+        "user": "postgres",
+        "password_env": "AFTERSHOCK_TEST_DB",
+        "sslmode": "disable",
+    }
+    path = tmp_path / "sandbox-as-aurora.yaml"
+    path.write_text(yaml.safe_dump(described))
+    monkeypatch.setenv("AFTERSHOCK_TEST_DB", load_credentials(whole_sandbox).postgres)
+    aws = FakeAws()
+    ctx = drivers.build(
+        config(whole_sandbox),
+        "aws",
+        aws_factory=aws.client,
+        credentials=lambda profile: True,
+        target=load(path),
+    )
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    ctx.clock, ctx.sleep = now.timestamp, lambda seconds: None
+
+    def aurora_lag(ms: float) -> None:
+        expect_global(aws)
+        points = [{"Timestamp": now - timedelta(minutes=1), "Maximum": ms}]
+        query = lag_query(now)
+        aws.expect(
+            "cloudwatch", "ap-northeast-1", "get_metric_statistics", query, {"Datapoints": points}
+        )
+
+    aurora_lag(5.0)
+    remote = sql_reads.integrity(ctx, run_dir=str(finished_run))
+    local = orders.integrity(run_dir=str(finished_run), configuration=config(whole_sandbox))
+    assert remote["valid"] is True, remote
+    assert remote["acknowledged"] == local["acknowledged"] > 10
+    assert sql_reads.no_oversell(ctx) == inventory.no_oversell(configuration=config(whole_sandbox))
+    aurora_lag(4000.0)  # a secondary 4 s behind: no final read, and no pass
+    lagging = sql_reads.integrity(ctx, run_dir=str(finished_run), converge_timeout=0)
+    assert lagging["valid"] == UNKNOWN
+    assert "Aurora's global replication lag is under 1 s" in lagging["reason"]
+    aws.done()

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from aws_stubs import ENTRY, FakeAws, context, fake, no_network, target
+from aws_stubs import ENTRY, FakeAws, context, fake, lag_query, no_network, target
 from chaoslib.exceptions import ActivityFailed
 
 from aftershock.targets import remote
@@ -506,16 +506,7 @@ def test_lag_probe_reads_cloudwatch_in_seconds_and_says_none_without_a_datapoint
     ctx = context(tmp_path, fake, target)
     now = datetime(2025, 5, 1, 12, 0, tzinfo=UTC)
     ctx.clock = now.timestamp
-    query = {
-        "Namespace": "AWS/RDS",
-        "MetricName": "AuroraGlobalDBReplicationLag",
-        "Dimensions": [{"Name": "DBClusterIdentifier", "Value": "seed-staging-orders-tokyo"}],
-        "StartTime": now - timedelta(minutes=5),
-        "EndTime": now,
-        "Period": 60,
-        "Statistics": ["Maximum"],
-        "Unit": "Milliseconds",
-    }
+    query = lag_query(now)
     points = [
         {"Timestamp": now - timedelta(minutes=1), "Maximum": 850.0},
         {"Timestamp": now - timedelta(minutes=3), "Maximum": 4000.0},

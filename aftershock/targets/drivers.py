@@ -83,10 +83,14 @@ def build(
     target = target or target_file(configuration, kind)
     check_allowlist(target)
     log = CallLog()
+    # The final reads find the load run through the configuration (aftershock_sandbox).
+    extra = {"configuration": dict(configuration or {})}
     if dry_run:
         aws = AwsCaller(log, target.allowed_regions, world=World(target))
         kube = KubeCaller(log, target.allowed_contexts, world=KubeWorld(target))
-        return remote.Context(target, remote.MemoryLedger(), log, aws, kube, dry_run=True)
+        return remote.Context(
+            target, remote.MemoryLedger(), log, aws, kube, dry_run=True, extra=extra
+        )
     if kind == "aws":
         require_credentials(target, credentials)
     factory = aws_factory or chaosaws_factory(target.aws_profile)
@@ -100,7 +104,7 @@ def build(
         guard=lambda: require_destructive(configuration, kind),
     )
     book = Ledger(ledger_path(configuration, kind))
-    return remote.Context(target, book, log, aws, kube)
+    return remote.Context(target, book, log, aws, kube, extra=extra)
 
 
 def unsupported(kind: str, name: str) -> str | None:
@@ -161,10 +165,8 @@ def observe(
 
 
 PROBE_REASONS = {
-    "primaries": "Aurora has one writer by construction; asking each node needs SQL access "
-    "the target does not have",
-    "integrity": "the final read of the orders table needs SQL access the target does not have",
-    "no_oversell": "the stock read needs SQL access the target does not have",
+    "primaries": "which Aurora clusters take writes is asked of the global database: "
+    "use --target aws",
     "lag_seconds": "replication lag is Aurora's (CloudWatch): use --target aws",
 }
 

@@ -29,7 +29,12 @@ LOCAL_EVIDENCE = {
     ("probes.traffic", "split"),
     ("probes.recovery", "rto_seconds"),
 }
-REMOTE_PROBES = {"probes.health": ("region_ready",), "probes.replication": ("lag_seconds",)}
+REMOTE_PROBES = {
+    "probes.health": ("region_ready",),
+    "probes.replication": ("lag_seconds", "primaries"),
+    "probes.orders": ("integrity",),
+    "probes.inventory": ("no_oversell",),
+}
 
 
 @dataclass

@@ -8,8 +8,9 @@ Aurora cluster that was the global writer. The undo restores exactly that
 and forgets the entry only once it succeeded, so `heal_all` (also after the
 harness was killed) can simply be run again.
 
-The ledger is the sandbox's file (`<state root>/<aftershock_sandbox>/faults.json`),
-so the recovery probes time a remote fault exactly as they time a local one.
+The ledger is `<state root>/<aftershock_sandbox>/faults-<target>.json`, beside
+the sandbox's and never it, with its journal, so the recovery probes time a
+remote fault exactly as they time a local one.
 A dry run keeps its ledger in memory and never touches that file.
 """
 

@@ -40,6 +40,9 @@ RESOURCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,252}$")
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 SELECTOR = re.compile(r"^[A-Za-z0-9./_-]+=[A-Za-z0-9._-]+(,[A-Za-z0-9./_-]+=[A-Za-z0-9._-]+)*$")
 ISOLATION_METHODS = ("nacl", "fis", "route53")
+HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$")
+ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,127}$")
+SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 
 
 class TargetFileInvalid(SandboxError):
@@ -66,6 +69,22 @@ class Eks:
     shop_deployment: str
     shop_selector: str
     cidrs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Sql:
+    """How the final reads reach the orders database (the Aurora global writer endpoint).
+
+    The password is never in the file: `password_env` names the environment
+    variable that holds it (Chaos Toolkit's env indirection, as for secrets).
+    """
+
+    host: str
+    port: int
+    dbname: str
+    user: str
+    password_env: str
+    sslmode: str
 
 
 @dataclass(frozen=True)
@@ -105,6 +124,7 @@ class TargetFile:
     primary_region: str
     reboot_force_failover: bool
     regions: dict[str, Region]
+    sql: Sql | None = None
 
     def region(self, name: str) -> Region:
         """The region `name`, or a one-line error naming the choices."""
@@ -242,7 +262,7 @@ def _parse(path: Path, raw: Any, problems: list[str]) -> TargetFile:
     allow = top.section("allowlist") or _Fields({}, "allowlist", [])
     allow.known("account_ids", "regions", "kube_contexts")
     database = top.section("database") or _Fields({}, "database", [])
-    database.known("global_cluster_id", "primary_region", "reboot_force_failover")
+    database.known("global_cluster_id", "primary_region", "reboot_force_failover", "sql")
     primary = database.text("primary_region", default="taiwan")
     if primary and primary not in REGIONS:
         problems.append(f"database.primary_region: {primary!r} is not one of {', '.join(REGIONS)}")
@@ -262,6 +282,7 @@ def _parse(path: Path, raw: Any, problems: list[str]) -> TargetFile:
         primary_region=primary,
         reboot_force_failover=database.flag("reboot_force_failover", True),
         regions={},
+        sql=_sql(database.section("sql", required=False)),
     )
     regions = top.section("regions")
     if regions is not None:
@@ -320,6 +341,25 @@ def _region(name: str, fields: _Fields, account: str) -> Region:
         ),
         isolation=_isolation(fields.section("isolation")),
         eks=_eks(fields.section("eks", required=False)),
+    )
+
+
+def _sql(fields: _Fields | None) -> Sql | None:
+    if fields is None:
+        return None
+    fields.known("host", "port", "dbname", "user", "password_env", "sslmode")
+    sslmode = fields.text("sslmode", default="verify-full")
+    if sslmode and sslmode not in SSLMODES:
+        fields.problems.append(
+            f"{fields.name('sslmode')}: {sslmode!r} is not one of {', '.join(SSLMODES)}"
+        )
+    return Sql(
+        host=fields.text("host", HOST, "a host name or address"),
+        port=fields.number("port", 5432),
+        dbname=fields.text("dbname", RESOURCE, "a database name", default="shop"),
+        user=fields.text("user", RESOURCE, "a user name"),
+        password_env=fields.text("password_env", ENV_NAME, "an environment variable name"),
+        sslmode=sslmode,
     )
 
 

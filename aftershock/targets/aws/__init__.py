@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from aftershock.targets import sql_reads
 from aftershock.targets.aws import cache, database, observe
 from aftershock.targets.aws import region as isolation
 from aftershock.targets.k8s import faults as pods
@@ -107,5 +108,8 @@ UNSUPPORTED: dict[str, str] = {
 OBSERVE: dict[str, Callable[..., dict[str, Any]]] = {
     "region_ready": observe.region_ready,
     "lag_seconds": lambda ctx, timeout=5.0: observe.replication_lag(ctx),
+    "primaries": observe.primaries,
+    "integrity": sql_reads.integrity,
+    "no_oversell": sql_reads.no_oversell,
 }
 """The probes this target answers, by probe function name."""

@@ -24,8 +24,8 @@ CHANGE_TIMEOUT = 1800.0  # seconds: a global switchover takes minutes; a region 
 POLL = 10.0
 
 
-def writer_cluster(ctx: Context) -> tuple[str, dict[str, Any]]:
-    """The ARN of the global database's writer cluster, and the global cluster as described."""
+def global_cluster(ctx: Context) -> dict[str, Any]:
+    """The global database as `describe_global_clusters` describes it now."""
     home = ctx.target.regions[ctx.target.primary_region].aws_region
     found = ctx.aws.call(
         "rds",
@@ -36,15 +36,21 @@ def writer_cluster(ctx: Context) -> tuple[str, dict[str, Any]]:
     clusters = found.get("GlobalClusters", [])
     if not clusters:
         raise SandboxError(f"global cluster {ctx.target.global_cluster_id} not found")
+    return dict(clusters[0])
+
+
+def writer_cluster(ctx: Context) -> tuple[str, dict[str, Any]]:
+    """The ARN of the global database's writer cluster, and the global cluster as described."""
+    cluster = global_cluster(ctx)
     writers = [
-        m["DBClusterArn"] for m in clusters[0].get("GlobalClusterMembers", []) if m.get("IsWriter")
+        m["DBClusterArn"] for m in cluster.get("GlobalClusterMembers", []) if m.get("IsWriter")
     ]
     if len(writers) != 1:
         raise SandboxError(
             f"global cluster {ctx.target.global_cluster_id} has "
             f"{len(writers)} writers; expected exactly one"
         )
-    return writers[0], clusters[0]
+    return writers[0], cluster
 
 
 def _writer_region(ctx: Context, arn: str) -> str:

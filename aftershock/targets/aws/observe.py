@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aftershock.targets.aws.database import writer_cluster
+from aftershock.targets.aws.database import global_cluster, writer_cluster
 from aftershock.targets.remote import Context, endpoint_readiness
 
 LAG_METRIC = "AuroraGlobalDBReplicationLag"
@@ -120,3 +120,34 @@ def region_ready(ctx: Context, region: str) -> dict[str, Any]:
             "checkers": len(observations),
         },
     }
+
+
+def primaries(ctx: Context) -> dict[str, Any]:
+    """Which regions' Aurora clusters accept writes now: two is split brain.
+
+    A cluster is a writer when the global database names it its writer, or
+    when it has left the global database (detached and promoted: it takes
+    writes of its own). Same shape as the sandbox's probe; judge `count`.
+    """
+    members = {
+        m["DBClusterArn"]: bool(m.get("IsWriter"))
+        for m in global_cluster(ctx).get("GlobalClusterMembers", [])
+    }
+    writers: list[str] = []
+    unreachable: dict[str, str] = {}
+    for name, region in ctx.target.regions.items():
+        if region.aurora_cluster_arn in members:
+            if members[region.aurora_cluster_arn]:
+                writers.append(name)
+            continue
+        alone = ctx.aws.call(
+            "rds",
+            region.aws_region,
+            "describe_db_clusters",
+            {"DBClusterIdentifier": region.aurora_cluster_id},
+        ).get("DBClusters", [])
+        if alone and alone[0].get("Status") == "available":
+            writers.append(name)  # outside the global database: a writer of its own
+        else:
+            unreachable[name] = "not in the global database and not available"
+    return {"primaries": writers, "count": len(writers), "unreachable": unreachable}

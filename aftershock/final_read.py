@@ -1,0 +1,53 @@
+"""The final read of a load run, on any PostgreSQL connection: the sandbox's or Aurora's.
+
+What the orders and stock tables hold once the load has stopped, handed
+to `aftershock.checkers`. Each target decides how to connect and when its
+replicas have caught up; the reading itself is the same everywhere.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+from aftershock import checkers, history
+from aftershock.evidence import EvidenceMissing, Run
+from aftershock.reconcile import reconcile
+
+STOCK = """
+SELECT p.id, p.stocked, p.stock, coalesce(s.sold, 0)::int
+FROM products p
+LEFT JOIN (SELECT product_id, sum(quantity) AS sold FROM order_lines GROUP BY product_id) s
+    ON s.product_id = p.id
+ORDER BY p.id
+"""
+
+
+def require_finished(run: Run) -> None:
+    """Refuse a run whose load still writes, or whose orders cannot be told apart."""
+    if run.live:
+        raise EvidenceMissing(
+            f"the load in {run.path} still runs: stop it (stop_load) before the final read"
+        )
+    if not run.run_id:
+        raise EvidenceMissing(f"{run.path} names no run id: its orders cannot be told apart")
+
+
+def orders(run: Run, conn: psycopg.Connection[Any]) -> checkers.Result:
+    """The run's history against the orders table `conn` reads (one COPY, set differences)."""
+    found = history.read(run.path / history.HISTORY_FILE)
+    acknowledged = history.acknowledged(history.operations(found.records))
+    reconciliation = reconcile(conn, acknowledged, run.key_prefix)
+    return checkers.order_integrity_reconciled(found.records, reconciliation, found.torn)
+
+
+def stock_rows(conn: psycopg.Connection[Any], where: str) -> list[tuple[int, int, int, int]]:
+    """(product, units stocked, stock left, units sold) for every product."""
+    try:
+        rows: list[Any] = conn.execute(STOCK).fetchall()
+    except psycopg.errors.UndefinedColumn:
+        raise EvidenceMissing(
+            f"{where}'s shop schema predates stock accounting (no products.stocked)"
+        ) from None
+    return [(int(p), int(stocked), int(left), int(sold)) for p, stocked, left, sold in rows]
