@@ -293,7 +293,7 @@ def test_heal_after_the_injector_was_sigkilled_leaves_the_network_whole(
         (["throttle_link", "taiwan", "tokyo", "fast"], "kbit must be an integer"),
         (["throttle_link", "taiwan"], "takes 3 argument(s)"),
         (["isolate_the_moon"], "choose one of"),
-        (["isolate_region", "taiwan", "--target", "aws"], "not supported by target aws"),
+        (["isolate_region", "taiwan", "--target", "aws"], "must pass --allow-destructive"),
         (["pause_replication_replay", "taiwan"], "taiwan is the leader"),
     ],
 )

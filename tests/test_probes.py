@@ -44,8 +44,8 @@ def test_lag_probe_is_under_a_second_when_healthy_and_above_it_while_replay_is_p
 
 
 def test_lag_probe_refuses_targets_it_cannot_measure() -> None:
-    with pytest.raises(FaultNotSupported, match="not supported by target aws"):
-        replication.lag_seconds(1.0, {"aftershock_target": "aws"})
+    with pytest.raises(FaultNotSupported, match="not supported by target k8s"):
+        replication.lag_seconds(1.0, {"aftershock_target": "k8s"})
 
 
 def test_region_ready_until_its_cache_dies_then_both_shop_and_edge_say_so(
