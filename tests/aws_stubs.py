@@ -146,3 +146,48 @@ def context(tmp_path: Path, fake: FakeAws, target: TargetFile, **kwargs: Any) ->
     )
     ctx.sleep = lambda seconds: None
     return ctx
+
+
+# The seed platform of aws.example.yaml, as the tests name it.
+OSAKA, TOKYO = "ap-northeast-3", "ap-northeast-1"
+ACCOUNT = "123456789012"
+GLOBAL = "seed-staging-orders"
+TW_ARN = f"arn:aws:rds:{OSAKA}:{ACCOUNT}:cluster:seed-staging-orders-taiwan"
+JP_ARN = f"arn:aws:rds:{TOKYO}:{ACCOUNT}:cluster:seed-staging-orders-tokyo"
+SUBNETS = ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002", "subnet-0a1b2c3d4e5f60003"]
+VPC = "vpc-0a1b2c3d4e5f60718"
+TW_CHECK = "3f1c2a9e-5b7d-4e21-9c0a-6d8e2f4b1a73"
+
+
+def global_cluster(writer: str = TW_ARN, status: str = "available") -> dict:
+    members = [{"DBClusterArn": arn, "IsWriter": arn == writer} for arn in (TW_ARN, JP_ARN)]
+    return {
+        "GlobalClusters": [
+            {"GlobalClusterIdentifier": GLOBAL, "Status": status, "GlobalClusterMembers": members}
+        ]
+    }
+
+
+def expect_global(fake: FakeAws, writer: str = TW_ARN, region: str = OSAKA) -> None:
+    fake.expect(
+        "rds",
+        region,
+        "describe_global_clusters",
+        {"GlobalClusterIdentifier": GLOBAL},
+        global_cluster(writer),
+    )
+
+
+def cluster(name: str, writer: str, status: str = "available") -> dict:
+    return {
+        "DBClusters": [
+            {
+                "DBClusterIdentifier": name,
+                "Status": status,
+                "DBClusterMembers": [
+                    {"DBInstanceIdentifier": writer, "IsClusterWriter": True},
+                    {"DBInstanceIdentifier": "reader-1", "IsClusterWriter": False},
+                ],
+            }
+        ]
+    }

@@ -19,9 +19,8 @@ import httpx
 import psycopg
 import pytest
 import yaml
-from aws_stubs import EXAMPLE, FakeAws, lag_query
+from aws_stubs import EXAMPLE, FakeAws, expect_global, lag_query
 from loads import fast_load, locust_running
-from test_targets_aws import expect_global
 
 from aftershock import history
 from aftershock.checkers import UNKNOWN

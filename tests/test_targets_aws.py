@@ -1,65 +1,36 @@
-"""The aws driver: every request of every fault and its undo, validated by botocore's Stubber."""
+"""The aws driver: every request of every fault and its undo, validated by botocore's Stubber.
+
+Database faults are in test_targets_aws_database.py, observations in
+test_targets_aws_reads.py.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from aws_stubs import ENTRY, FakeAws, context, fake, lag_query, no_network, target
-from chaoslib.exceptions import ActivityFailed
+from aws_stubs import (
+    ENTRY,
+    OSAKA,
+    SUBNETS,
+    TOKYO,
+    TW_CHECK,
+    VPC,
+    FakeAws,
+    context,
+    fake,
+    no_network,
+    target,
+)
 
 from aftershock.targets import remote
-from aftershock.targets.aws import FAULTS, OBSERVE, UNDO
+from aftershock.targets.aws import FAULTS, UNDO
 from aftershock.targets.plan import Refused
 from aftershock.targets.target_file import TargetFile
 
 # The shared fixtures, imported so pytest finds them in this module.
 FIXTURES = (fake, no_network, target)
-
-OSAKA, TOKYO = "ap-northeast-3", "ap-northeast-1"
-ACCOUNT = "123456789012"
-GLOBAL = "seed-staging-orders"
-TW_ARN = f"arn:aws:rds:{OSAKA}:{ACCOUNT}:cluster:seed-staging-orders-taiwan"
-JP_ARN = f"arn:aws:rds:{TOKYO}:{ACCOUNT}:cluster:seed-staging-orders-tokyo"
-SUBNETS = ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002", "subnet-0a1b2c3d4e5f60003"]
-VPC = "vpc-0a1b2c3d4e5f60718"
-TW_CHECK = "3f1c2a9e-5b7d-4e21-9c0a-6d8e2f4b1a73"
-
-
-def global_cluster(writer: str = TW_ARN, status: str = "available") -> dict:
-    members = [{"DBClusterArn": arn, "IsWriter": arn == writer} for arn in (TW_ARN, JP_ARN)]
-    return {
-        "GlobalClusters": [
-            {"GlobalClusterIdentifier": GLOBAL, "Status": status, "GlobalClusterMembers": members}
-        ]
-    }
-
-
-def expect_global(fake: FakeAws, writer: str = TW_ARN, region: str = OSAKA) -> None:
-    fake.expect(
-        "rds",
-        region,
-        "describe_global_clusters",
-        {"GlobalClusterIdentifier": GLOBAL},
-        global_cluster(writer),
-    )
-
-
-def cluster(name: str, writer: str, status: str = "available") -> dict:
-    return {
-        "DBClusters": [
-            {
-                "DBClusterIdentifier": name,
-                "Status": status,
-                "DBClusterMembers": [
-                    {"DBInstanceIdentifier": writer, "IsClusterWriter": True},
-                    {"DBInstanceIdentifier": "reader-1", "IsClusterWriter": False},
-                ],
-            }
-        ]
-    }
 
 
 def acls(current: dict[str, tuple[str, str]]) -> dict:
@@ -242,160 +213,6 @@ def test_route53_drill_inverts_the_health_check_and_puts_it_back(
     fake.done()
 
 
-def test_kill_db_leader_fails_over_without_a_none_target_and_the_undo_restores_the_writer(
-    tmp_path: Path, fake: FakeAws, target: TargetFile
-) -> None:
-    ctx = context(tmp_path, fake, target)
-    expect_global(fake)
-    fake.expect(
-        "rds",
-        OSAKA,
-        "describe_db_clusters",
-        {"DBClusterIdentifier": "seed-staging-orders-taiwan"},
-        cluster("seed-staging-orders-taiwan", "writer-1"),
-    )
-    fake.identity()
-    fake.expect(
-        "rds", OSAKA, "failover_db_cluster", {"DBClusterIdentifier": "seed-staging-orders-taiwan"}
-    )
-    FAULTS["kill_db_leader"](ctx)
-    name = {"DBClusterIdentifier": "seed-staging-orders-taiwan"}
-    fake.expect(
-        "rds",
-        OSAKA,
-        "describe_db_clusters",
-        name,
-        cluster("seed-staging-orders-taiwan", "reader-1"),
-    )  # available
-    fake.expect(
-        "rds",
-        OSAKA,
-        "describe_db_clusters",
-        name,
-        cluster("seed-staging-orders-taiwan", "reader-1"),
-    )  # who writes
-    fake.expect(
-        "rds", OSAKA, "failover_db_cluster", {**name, "TargetDBInstanceIdentifier": "writer-1"}
-    )
-    fake.expect(
-        "rds",
-        OSAKA,
-        "describe_db_clusters",
-        name,
-        cluster("seed-staging-orders-taiwan", "writer-1"),
-    )
-    UNDO["kill_db_leader"](ctx, region="taiwan")
-    fake.done()
-    assert ctx.ledger.entries() == []
-
-
-def test_chaosaws_failover_db_cluster_sends_none_which_botocore_rejects(fake: FakeAws) -> None:
-    """The defect the driver works around (chaosaws/rds/actions.py:33-36)."""
-    from chaosaws.rds.actions import failover_db_cluster
-
-    fake.client("rds", OSAKA)
-    # No expected parameters: the stub answers whatever is sent, so what fails is botocore's
-    # validation of the request against the RDS model.
-    fake.stubbers[("rds", OSAKA)].add_response("failover_db_cluster", {}, None)
-    with pytest.raises(
-        ActivityFailed, match="Invalid type for parameter TargetDBInstanceIdentifier"
-    ):
-        failover_db_cluster("seed-staging-orders-taiwan", configuration={"aws_region": OSAKA})
-
-
-def test_stop_db_node_reboots_with_failover_through_chaosaws_and_start_waits_for_it(
-    tmp_path: Path, fake: FakeAws, target: TargetFile
-) -> None:
-    ctx = context(tmp_path, fake, target)
-    fake.expect(
-        "rds",
-        TOKYO,
-        "describe_db_clusters",
-        {"DBClusterIdentifier": "seed-staging-orders-tokyo"},
-        cluster("seed-staging-orders-tokyo", "tokyo-1"),
-    )
-    fake.identity()
-    fake.expect(
-        "rds",
-        TOKYO,
-        "reboot_db_instance",
-        {"DBInstanceIdentifier": "tokyo-1", "ForceFailover": True},
-    )
-    FAULTS["stop_db_node"](ctx, region="tokyo")
-    fake.expect(
-        "rds",
-        TOKYO,
-        "describe_db_instances",
-        {"DBInstanceIdentifier": "tokyo-1"},
-        {"DBInstances": [{"DBInstanceIdentifier": "tokyo-1", "DBInstanceStatus": "available"}]},
-    )
-    FAULTS["start_db_node"](ctx, region="tokyo")
-    fake.done()
-    assert ctx.ledger.entries() == []
-
-
-def test_switchover_and_switchback_move_the_global_writer_and_back(
-    tmp_path: Path, fake: FakeAws, target: TargetFile
-) -> None:
-    ctx = context(tmp_path, fake, target)
-    expect_global(fake)
-    fake.identity()
-    fake.expect(
-        "rds",
-        TOKYO,
-        "switchover_global_cluster",
-        {"GlobalClusterIdentifier": GLOBAL, "TargetDbClusterIdentifier": JP_ARN},
-    )
-    expect_global(fake, JP_ARN)  # the wait: tokyo writes
-    FAULTS["switchover_db"](ctx, to_region="tokyo")
-    expect_global(fake, JP_ARN)  # who writes now
-    expect_global(fake, JP_ARN)  # every member available
-    fake.expect(
-        "rds",
-        OSAKA,
-        "switchover_global_cluster",
-        {"GlobalClusterIdentifier": GLOBAL, "TargetDbClusterIdentifier": TW_ARN},
-    )
-    expect_global(fake, TW_ARN)
-    UNDO["switchover_db"](ctx, from_region="taiwan", to_region="tokyo")
-    fake.done()
-    assert ctx.ledger.entries() == []
-
-
-def test_crash_region_fails_the_global_writer_over_with_data_loss_and_recover_switches_back(
-    tmp_path: Path, fake: FakeAws, target: TargetFile
-) -> None:
-    no_pods = dataclasses.replace(target.regions["taiwan"], eks=None)
-    target = dataclasses.replace(target, regions={**target.regions, "taiwan": no_pods})
-    ctx = context(tmp_path, fake, target)
-    expect_global(fake)  # recorded: taiwan writes
-    expect_global(fake)  # still taiwan when the failover is decided
-    fake.identity()
-    fake.expect(
-        "rds",
-        TOKYO,
-        "failover_global_cluster",
-        {
-            "GlobalClusterIdentifier": GLOBAL,
-            "TargetDbClusterIdentifier": JP_ARN,
-            "AllowDataLoss": True,
-        },
-    )
-    assert FAULTS["crash_region"](ctx, region="taiwan")["writer_moved_from"] == TW_ARN
-    assert ctx.ledger.entries()[0].params["touched"] == {"writer": TW_ARN, "pods": False}
-    expect_global(fake, JP_ARN)
-    expect_global(fake, JP_ARN)
-    fake.expect(
-        "rds",
-        OSAKA,
-        "switchover_global_cluster",
-        {"GlobalClusterIdentifier": GLOBAL, "TargetDbClusterIdentifier": TW_ARN},
-    )
-    expect_global(fake, TW_ARN)
-    UNDO["crash_region"](ctx, region="taiwan")
-    fake.done()
-
-
 def test_kill_cache_is_elasticache_test_failover_and_start_cache_restores_the_primary(
     tmp_path: Path, fake: FakeAws, target: TargetFile
 ) -> None:
@@ -498,69 +315,3 @@ def test_an_identity_of_another_account_refuses_before_any_change(
     fake.done()
     assert not ctx.log.mutating()
     assert ctx.ledger.entries() == []  # recorded, then forgotten: nothing was done
-
-
-def test_lag_probe_reads_cloudwatch_in_seconds_and_says_none_without_a_datapoint(
-    tmp_path: Path, fake: FakeAws, target: TargetFile
-) -> None:
-    ctx = context(tmp_path, fake, target)
-    now = datetime(2025, 5, 1, 12, 0, tzinfo=UTC)
-    ctx.clock = now.timestamp
-    query = lag_query(now)
-    points = [
-        {"Timestamp": now - timedelta(minutes=1), "Maximum": 850.0},
-        {"Timestamp": now - timedelta(minutes=3), "Maximum": 4000.0},
-    ]
-    expect_global(fake)
-    fake.expect("cloudwatch", TOKYO, "get_metric_statistics", query, {"Datapoints": points})
-    lag = OBSERVE["lag_seconds"](ctx)
-    assert lag["max"] == 0.85
-    assert lag["leader"] == "taiwan"
-    assert lag["replicas"]["tokyo"]["metric_ms"] == 850.0  # the newest, not the first listed
-    expect_global(fake)
-    fake.expect("cloudwatch", TOKYO, "get_metric_statistics", query, {"Datapoints": []})
-    empty = OBSERVE["lag_seconds"](ctx)
-    assert empty["max"] is None
-    assert "no AuroraGlobalDBReplicationLag" in empty["error"]
-    fake.done()
-
-
-def test_region_ready_needs_route53_health_and_the_endpoint(
-    tmp_path: Path, fake: FakeAws, target: TargetFile, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    ctx = context(tmp_path, fake, target)
-    asked: list[str] = []
-    monkeypatch.setattr(remote, "get", lambda url, timeout: asked.append(url) or (200, {}))
-
-    def status(*reports: str) -> dict:
-        return {
-            "HealthCheckObservations": [
-                {
-                    "Region": "ap-northeast-1",
-                    "IPAddress": "1.1.1.1",
-                    "StatusReport": {"Status": s, "CheckedTime": datetime(2025, 1, 1, tzinfo=UTC)},
-                }
-                for s in reports
-            ]
-        }
-
-    fake.expect(
-        "route53",
-        OSAKA,
-        "get_health_check_status",
-        {"HealthCheckId": TW_CHECK},
-        status("Success: HTTP 200", "Success: HTTP 200", "Failure: timeout"),
-    )
-    assert OBSERVE["region_ready"](ctx, region="taiwan")["ready"] is True
-    fake.expect(
-        "route53",
-        OSAKA,
-        "get_health_check_status",
-        {"HealthCheckId": TW_CHECK},
-        status("Failure: timeout", "Failure: timeout"),
-    )
-    down = OBSERVE["region_ready"](ctx, region="taiwan")
-    assert down["ready"] is False
-    assert down["edge"] == "DOWN"
-    assert asked == ["https://taiwan.shop.staging.seed.example/health/readiness"] * 2
-    fake.done()

@@ -6,14 +6,28 @@ SQL itself runs against a real PostgreSQL in tests/test_probes_final_reads.py.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from aws_stubs import EXAMPLE, FakeAws, context, fake, no_network, target
-from test_targets_aws import JP_ARN, OSAKA, TOKYO, TW_ARN, expect_global
+from aws_stubs import (
+    EXAMPLE,
+    JP_ARN,
+    OSAKA,
+    TOKYO,
+    TW_ARN,
+    TW_CHECK,
+    FakeAws,
+    context,
+    expect_global,
+    fake,
+    lag_query,
+    no_network,
+    target,
+)
 
 from aftershock.sandbox.errors import SandboxError
-from aftershock.targets import sql_reads
+from aftershock.targets import remote, sql_reads
 from aftershock.targets.aws import OBSERVE
 from aftershock.targets.target_file import TargetFile, TargetFileInvalid, load
 
@@ -116,3 +130,69 @@ def test_the_dry_run_plans_every_experiment_but_replication_lag_as_runnable_on_a
     assert any(
         line.strip().startswith("sql.final read of the orders table") for line in baseline.lines
     )
+
+
+def test_lag_probe_reads_cloudwatch_in_seconds_and_says_none_without_a_datapoint(
+    tmp_path: Path, fake: FakeAws, target: TargetFile
+) -> None:
+    ctx = context(tmp_path, fake, target)
+    now = datetime(2025, 5, 1, 12, 0, tzinfo=UTC)
+    ctx.clock = now.timestamp
+    query = lag_query(now)
+    points = [
+        {"Timestamp": now - timedelta(minutes=1), "Maximum": 850.0},
+        {"Timestamp": now - timedelta(minutes=3), "Maximum": 4000.0},
+    ]
+    expect_global(fake)
+    fake.expect("cloudwatch", TOKYO, "get_metric_statistics", query, {"Datapoints": points})
+    lag = OBSERVE["lag_seconds"](ctx)
+    assert lag["max"] == 0.85
+    assert lag["leader"] == "taiwan"
+    assert lag["replicas"]["tokyo"]["metric_ms"] == 850.0  # the newest, not the first listed
+    expect_global(fake)
+    fake.expect("cloudwatch", TOKYO, "get_metric_statistics", query, {"Datapoints": []})
+    empty = OBSERVE["lag_seconds"](ctx)
+    assert empty["max"] is None
+    assert "no AuroraGlobalDBReplicationLag" in empty["error"]
+    fake.done()
+
+
+def test_region_ready_needs_route53_health_and_the_endpoint(
+    tmp_path: Path, fake: FakeAws, target: TargetFile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ctx = context(tmp_path, fake, target)
+    asked: list[str] = []
+    monkeypatch.setattr(remote, "get", lambda url, timeout: asked.append(url) or (200, {}))
+
+    def status(*reports: str) -> dict:
+        return {
+            "HealthCheckObservations": [
+                {
+                    "Region": "ap-northeast-1",
+                    "IPAddress": "1.1.1.1",
+                    "StatusReport": {"Status": s, "CheckedTime": datetime(2025, 1, 1, tzinfo=UTC)},
+                }
+                for s in reports
+            ]
+        }
+
+    fake.expect(
+        "route53",
+        OSAKA,
+        "get_health_check_status",
+        {"HealthCheckId": TW_CHECK},
+        status("Success: HTTP 200", "Success: HTTP 200", "Failure: timeout"),
+    )
+    assert OBSERVE["region_ready"](ctx, region="taiwan")["ready"] is True
+    fake.expect(
+        "route53",
+        OSAKA,
+        "get_health_check_status",
+        {"HealthCheckId": TW_CHECK},
+        status("Failure: timeout", "Failure: timeout"),
+    )
+    down = OBSERVE["region_ready"](ctx, region="taiwan")
+    assert down["ready"] is False
+    assert down["edge"] == "DOWN"
+    assert asked == ["https://taiwan.shop.staging.seed.example/health/readiness"] * 2
+    fake.done()
