@@ -30,6 +30,15 @@ log = logging.getLogger("chaostoolkit")
 LAG_FILE = "replication_lag.jsonl"
 RECORDER = "_aftershock_lag_recorder"  # the running recorder, kept on the experiment
 JOIN_TIMEOUT = 10.0  # seconds: one sample's worst case (timeout plus connect) and then some
+# Remote targets read CloudWatch, which publishes the lag once a minute: a
+# sample a second would only repeat it (and spend API calls on production).
+REMOTE_EVERY_S = 30.0
+
+
+def sampling_interval(configuration: dict[str, Any] | None, every_s: float) -> float:
+    """Seconds between samples: as asked on the sandbox, at least 30 s on a remote target."""
+    remote = str((configuration or {}).get("aftershock_target", "local")) != "local"
+    return max(float(every_s), REMOTE_EVERY_S) if remote else float(every_s)
 
 
 @dataclass
@@ -99,7 +108,8 @@ def before_experiment_control(
     if not run_dir:
         log.warning("lag-recorder: no aftershock_run_dir configured, replication lag not recorded")
         return
-    recorder = Recorder(cfg, Path(run_dir) / LAG_FILE, float(every_s), float(timeout))
+    every = sampling_interval(cfg, every_s)
+    recorder = Recorder(cfg, Path(run_dir) / LAG_FILE, every, float(timeout))
     thread = threading.Thread(target=recorder.run, name="aftershock-lag-recorder", daemon=True)
     thread.start()
     context[RECORDER] = (recorder, thread)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from aftershock.lag_recorder import Recorder, read_samples
+from aftershock.lag_recorder import Recorder, read_samples, sampling_interval
 from aftershock.report import figures, score, series, text
 
 
@@ -172,3 +172,9 @@ def test_an_rto_too_thin_to_place_shows_its_bracket() -> None:
     figure = {"valid": "unknown", "met": False, "seconds": 17.5, "at_least": 17.2,
               "at_most": 17.9, "target_s": 10.0}  # fmt: skip
     assert text.rto(figure) == "17.2–17.9 s (≤ 10 s) ✗"  # noqa: RUF001
+
+
+def test_the_recorder_samples_cloudwatch_no_faster_than_it_publishes() -> None:
+    assert sampling_interval({"aftershock_target": "local"}, 1.0) == 1.0
+    assert sampling_interval({"aftershock_target": "aws"}, 1.0) == 30.0
+    assert sampling_interval(None, 2.0) == 2.0

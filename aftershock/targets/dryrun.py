@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from aftershock import FAULT_MODULES
+from aftershock.lag_recorder import sampling_interval
 from aftershock.targets import drivers, remote
 from aftershock.targets.target_file import TargetFile
 
@@ -165,7 +166,7 @@ def _control(plan: ExperimentPlan, ctx: remote.Context, kind: str, control: dict
     module = control.get("provider", {}).get("module", "")
     arguments = control.get("provider", {}).get("arguments") or {}
     if module == "aftershock.lag_recorder":
-        every = arguments.get("every_s", 1.0)
+        every = sampling_interval({"aftershock_target": kind}, arguments.get("every_s", 1.0))
         plan.lines.append(
             f"control {control.get('name')}: samples probes.replication.lag_seconds "
             f"every {every} s for the whole experiment, each sample:"
