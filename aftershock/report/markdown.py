@@ -32,7 +32,11 @@ def summary(run: dict[str, Any], link: str = "") -> str:
     for e in failed:
         lines += ["", f"### {e['name']} failed", ""]
         lines += [f"- {_one_line(problem)}" for problem in e["problems"]]
-    lines += ["", text.SCORE_NOTE, ""]
+    lines += [
+        "",
+        text.SCORE_NOTE + " Max lag includes the faults (≥: capped at the probe's timeout).",
+        "",
+    ]
     return "\n".join(lines)
 
 

@@ -9,7 +9,7 @@ from typing import Any
 SCORE_NOTE = (
     "Score: the weighted share of promises kept (orders 3, RTO 2, other hypothesis "
     "probes 2, replication lag 1); a check that could not look counts as not kept. "
-    "Defined in `aftershock/report/score.py`."
+    "Defined in aftershock/report/score.py."
 )
 DASH = "–"  # noqa: RUF001 - typography for people, not code
 
