@@ -22,7 +22,8 @@ test: $(STAMP)
 
 # The resilience gate: every experiment tagged `gate`, on a sandbox the run
 # boots and tears down itself. Its exit code is the verdict; journals, load
-# evidence and node logs land in results/gate-<time>/.
+# evidence and node logs land in results/gate-<time>/, with the game-day
+# report (report.html, summary.md, summary.json).
 gameday: $(STAMP)
 	$(BIN)/pytest experiments -m gate --sandbox $(GAMEDAY_SANDBOX) -p no:cacheprovider \
 		--junitxml results/gate-junit.xml
