@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from aftershock.cli_common import err, out
+from aftershock.cli_common import err, operator_errors, out
 
 
 def report(
@@ -30,14 +30,19 @@ def report(
     if not results.is_dir():
         err().print(f"[bold red]error:[/] {results}: no such directory")
         raise typer.Exit(2)
-    try:
-        if history:
-            _history(results, last)
-        else:
-            _run(results)
-    except ReportError as exc:
-        err().print(f"[bold red]error:[/] {exc}")
-        raise typer.Exit(2) from None
+    problem = ""
+    # A malformed journal or anything else unforeseen: one line, traceback to a file.
+    with operator_errors("no report written"):
+        try:
+            if history:
+                _history(results, last)
+            else:
+                _run(results)
+        except ReportError as exc:  # the operator pointed at the wrong directory
+            problem = str(exc)
+    if problem:
+        err().print(f"[bold red]error:[/] {problem}")
+        raise typer.Exit(2)
 
 
 def _run(run_dir: Path) -> None:

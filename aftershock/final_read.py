@@ -42,12 +42,18 @@ def orders(run: Run, conn: psycopg.Connection[Any]) -> checkers.Result:
     return checkers.order_integrity_reconciled(found.records, reconciliation, found.torn)
 
 
-def stock_rows(conn: psycopg.Connection[Any], where: str) -> list[tuple[int, int, int, int]]:
-    """(product, units stocked, stock left, units sold) for every product."""
+def stock_rows(
+    conn: psycopg.Connection[Any], where: str, remedy: str = ""
+) -> list[tuple[int, int, int, int]]:
+    """(product, units stocked, stock left, units sold) for every product.
+
+    `where` names the database and `remedy` the fix in the error an old schema gets.
+    """
     try:
         rows: list[Any] = conn.execute(STOCK).fetchall()
     except psycopg.errors.UndefinedColumn:
+        fix = f": {remedy}" if remedy else ""
         raise EvidenceMissing(
-            f"{where}'s shop schema predates stock accounting (no products.stocked)"
+            f"{where}'s shop schema predates stock accounting (no products.stocked){fix}"
         ) from None
     return [(int(p), int(stocked), int(left), int(sold)) for p, stocked, left, sold in rows]

@@ -8,9 +8,10 @@ Declared in an experiment's `controls`:
 From the experiment's start to its end, a thread measures the lag with the
 same probe the hypotheses use (`probes.replication.lag_seconds`) and appends
 one JSON line per sample to `replication_lag.jsonl` in the load's run
-directory (`aftershock_run_dir`), beside the request timeline. The report
-plots it. A sample that cannot look (leader unreachable during an outage)
-is written with its `error`, never dropped: a gap in the plot is a fact.
+directory (`aftershock_run_dir`), beside the request timeline; both are
+read with `aftershock.history.read`. The report plots it. A sample that
+cannot look (leader unreachable during an outage) is written with its
+`error`, never dropped: a gap in the plot is a fact.
 Each line is flushed as it is taken, so a killed harness keeps what it saw.
 """
 
@@ -80,19 +81,6 @@ class Recorder:
         if found.get("error"):
             sample["error"] = str(found["error"])
         return sample
-
-
-def read_samples(path: Path) -> list[dict[str, Any]]:
-    """The samples a recorder wrote; a torn last line (killed mid-write) is skipped."""
-    if not path.exists():
-        return []
-    samples = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            samples.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return samples
 
 
 def before_experiment_control(

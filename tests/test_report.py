@@ -166,3 +166,14 @@ def test_report_of_a_directory_without_evidence_is_one_line_and_exit_2(tmp_path:
     missing = CliRunner().invoke(app, ["report", str(tmp_path / "nope")])
     assert missing.exit_code == 2
     assert "no such directory" in missing.output
+
+
+def test_a_malformed_journal_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    broken = tmp_path / "gate-x" / "broken"
+    broken.mkdir(parents=True)
+    (broken / "journal.json").write_text(json.dumps({"aftershock_verdicts": [{"no": "name"}]}))
+    result = CliRunner().invoke(app, ["report", str(tmp_path / "gate-x")])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert result.output.startswith("error: unexpected KeyError")
+    assert len(result.output.strip().splitlines()) == 1

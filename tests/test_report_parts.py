@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from aftershock.lag_recorder import Recorder, read_samples, sampling_interval
+from aftershock import history
+from aftershock.lag_recorder import (
+    LAG_FILE,
+    Recorder,
+    after_experiment_control,
+    before_experiment_control,
+    sampling_interval,
+)
 from aftershock.report import figures, score, series, text
 
 
@@ -119,8 +127,11 @@ def test_error_rate_per_second_is_split_by_customer_geo() -> None:
     assert rates["customers TW"].y == [50.0, None, None]  # a second without requests is a gap
     assert rates["customers JP"].y == [0.0, None, 100.0]
     served = {line.name: line.y for line in series.requests_per_second(timeline, 100.0)}
-    assert served == {"no answer": [1.0, 0.0, 0.0], "taiwan": [1.0, 0.0, 0.0],
-                      "tokyo": [1.0, 0.0, 1.0]}  # fmt: skip
+    assert served == {
+        "no answer": [1.0, 0.0, 0.0],
+        "taiwan": [1.0, 0.0, 0.0],
+        "tokyo": [1.0, 0.0, 1.0],
+    }
     p95 = {line.name: line.y for line in series.p95_latency(timeline, 100.0)}
     assert p95["customers TW"] == [5.0, None, None]  # unanswered requests have no latency
 
@@ -163,14 +174,43 @@ def test_the_recorder_writes_a_failed_look_as_an_error_sample(tmp_path: Path) ->
 
 
 def test_a_torn_last_sample_is_skipped(tmp_path: Path) -> None:
-    path = tmp_path / "lag.jsonl"
-    path.write_text('{"t": 1, "max": 0.1}\n{"t": 2, "ma')
-    assert read_samples(path) == [{"t": 1, "max": 0.1}]
+    (tmp_path / "journal.json").write_text(json.dumps(journal([ORDERS], [])))
+    (tmp_path / "load").mkdir()
+    (tmp_path / "load" / LAG_FILE).write_text('{"t": 1, "max": 0.1}\n{"t": 2, "ma')
+    lag = figures.experiment_figures(tmp_path)["replication_lag"]
+    assert (lag["samples"], lag["max_s"]) == (1, 0.1)
+
+
+def test_the_control_samples_until_the_experiment_ends_and_keeps_failed_looks(
+    tmp_path: Path,
+) -> None:
+    context: dict[str, Any] = {}
+    nowhere = {
+        "aftershock_sandbox": "nosuch",
+        "aftershock_state_root": str(tmp_path / "state"),
+        "aftershock_run_dir": str(tmp_path / "run"),
+    }
+    before_experiment_control(context, configuration=nowhere, every_s=0.05, timeout=0.1)
+    time.sleep(0.6)
+    state: dict[str, Any] = {}
+    after_experiment_control(context, state=state)
+    samples = history.read(tmp_path / "run" / LAG_FILE).records
+    assert len(samples) >= 3
+    assert state["aftershock_lag_samples"]["samples"] == len(samples)
+    assert all(s["max"] is None and s["error"] for s in samples)  # no sandbox: could not look
+    time.sleep(0.2)
+    assert len(history.read(tmp_path / "run" / LAG_FILE).records) == len(samples)  # stopped
 
 
 def test_an_rto_too_thin_to_place_shows_its_bracket() -> None:
-    figure = {"valid": "unknown", "met": False, "seconds": 17.5, "at_least": 17.2,
-              "at_most": 17.9, "target_s": 10.0}  # fmt: skip
+    figure = {
+        "valid": "unknown",
+        "met": False,
+        "seconds": 17.5,
+        "at_least": 17.2,
+        "at_most": 17.9,
+        "target_s": 10.0,
+    }
     assert text.rto(figure) == "17.2–17.9 s (≤ 10 s) ✗"  # noqa: RUF001
 
 

@@ -73,18 +73,28 @@ def test_a_cluster_detached_from_the_global_database_is_a_second_primary(
     fake.done()
 
 
-def test_final_reads_without_database_sql_say_what_to_add(
-    tmp_path: Path, fake: FakeAws, target: TargetFile
-) -> None:
+def without_sql(tmp_path: Path) -> TargetFile:
+    """The example target file with no database.sql section."""
     bare = tmp_path / "bare.yaml"
     text = EXAMPLE.read_text()
-    start = text.index("  sql:")
-    end = text.index("\nregions:")
-    bare.write_text(text[:start] + text[end:])
-    ctx = context(tmp_path, fake, load(bare))
+    bare.write_text(text[: text.index("  sql:")] + text[text.index("\nregions:") :])
+    return load(bare)
+
+
+def test_final_reads_without_database_sql_say_what_to_add(tmp_path: Path, fake: FakeAws) -> None:
+    ctx = context(tmp_path, fake, without_sql(tmp_path))
     with pytest.raises(SandboxError, match=r"needs SQL access: add database\.sql"):
         OBSERVE["integrity"](ctx)
     assert fake.made == []
+
+
+def test_a_dry_run_that_would_fail_marks_the_experiment_unrunnable(tmp_path: Path) -> None:
+    from aftershock.targets import dryrun
+    from aftershock.targets.drivers import EXPERIMENTS
+
+    [plan] = dryrun.plan_all([EXPERIMENTS / "baseline.json"], "aws", without_sql(tmp_path))
+    assert not plan.runnable
+    assert any("needs SQL access" in reason for reason in plan.unsupported)
 
 
 def test_a_missing_password_variable_is_named_and_nothing_connects(

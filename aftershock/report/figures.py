@@ -16,7 +16,7 @@ from typing import Any
 
 from aftershock import checkers, history
 from aftershock.experiments import JOURNAL_FILE, verdict_summary
-from aftershock.lag_recorder import LAG_FILE, read_samples
+from aftershock.lag_recorder import LAG_FILE
 from aftershock.report import score
 from aftershock.timeline import is_error
 
@@ -47,7 +47,7 @@ def experiment_figures(evidence: Path) -> dict[str, Any]:
         raise EvidenceUnreadable(f"{evidence}: no readable {JOURNAL_FILE}: {exc}") from None
     load = evidence / LOAD_DIR
     timeline = history.read(load / history.TIMELINE_FILE).records
-    lag = read_samples(load / LAG_FILE)
+    lag = history.read(load / LAG_FILE).records
     problems = verdict_summary(journal)
     hypothesis = hypothesis_rows(journal)
     verdicts = verdict_rows(journal)
@@ -115,41 +115,37 @@ def verdict_rows(journal: dict[str, Any]) -> list[dict[str, Any]]:
         if ext.get("name") == "aftershock"
         for v in ext.get("verdicts", [])
     }
-    rows = []
     judged = journal.get("aftershock_verdicts", [])
     names = {v["name"] for v in judged}
-    for name in [n for n in declared if n not in names]:
-        rows.append(
-            {
-                "name": name,
-                "promise": promise_of(declared[name]),
-                "tolerance": tolerance_text(declared[name].get("tolerance")),
-                "value": None,
-                "met": False,
-                "reason": "not judged: the experiment stopped before its verdicts",
-                "output": {},
-                "arguments": (declared[name].get("provider") or {}).get("arguments", {}),
-            }
-        )
-    for verdict in judged:
-        output = verdict.get("output")
-        tolerance = verdict.get("tolerance")
-        looked = not verdict.get("exception")
-        rows.append(
-            {
-                "name": verdict["name"],
-                "promise": promise_of(declared.get(verdict["name"], {})),
-                "tolerance": tolerance_text(tolerance),
-                "value": judged_value(tolerance, output) if looked else None,
-                "met": bool(verdict.get("tolerance_met")),
-                "reason": _reason(verdict),
-                "output": output if isinstance(output, dict) else {"value": output},
-                "arguments": (declared.get(verdict["name"], {}).get("provider") or {}).get(
-                    "arguments", {}
-                ),
-            }
-        )
+    # Declared but never judged (the method did not finish): a promise not kept.
+    rows = [
+        _verdict_row(declared[n], None, "not judged: the experiment stopped before its verdicts")
+        for n in declared
+        if n not in names
+    ]
+    rows += [_verdict_row(declared.get(v["name"], v), v, _reason(v)) for v in judged]
     return rows
+
+
+def _verdict_row(
+    declared: dict[str, Any], verdict: dict[str, Any] | None, reason: str
+) -> dict[str, Any]:
+    """A verdict as the report shows it; `verdict` is its journal entry, None when not judged."""
+    tolerance = declared.get("tolerance")
+    output = (verdict or {}).get("output")
+    looked = verdict is not None and not verdict.get("exception")
+    return {
+        "name": declared["name"],
+        "promise": promise_of(declared),
+        "tolerance": tolerance_text(tolerance),
+        "value": judged_value(tolerance, output) if looked else None,
+        "met": bool(verdict and verdict.get("tolerance_met")),
+        "reason": reason,
+        "output": output
+        if isinstance(output, dict)
+        else ({} if output is None else {"value": output}),
+        "arguments": (declared.get("provider") or {}).get("arguments", {}),
+    }
 
 
 def promise_of(activity: dict[str, Any]) -> str:
@@ -192,12 +188,11 @@ def _cell(run: dict[str, Any] | None, tolerance: Any) -> dict[str, Any] | None:
         return None  # the phase did not run (the experiment stopped before it)
     if run.get("status") == "failed":
         return {"value": None, "met": False, "reason": f"could not look: {_exception(run)}"}
+    output = run.get("output")
     return {
-        "value": judged_value(tolerance, run.get("output")),
+        "value": judged_value(tolerance, output),
         "met": bool(run.get("tolerance_met")),
-        "reason": (run.get("output") or {}).get("reason", "")
-        if isinstance(run.get("output"), dict)
-        else "",
+        "reason": output.get("reason", "") if isinstance(output, dict) else "",
     }
 
 

@@ -95,15 +95,7 @@ def experiment_figure(
         legend={"orientation": "h", "y": -0.08},
         template="plotly_white",
     )
-    return str(
-        fig.to_html(
-            full_html=False,
-            include_plotlyjs=False,
-            div_id=div_id,
-            default_height="900px",
-            config={"displaylogo": False},
-        )
-    )
+    return _fragment(fig, div_id, 900)
 
 
 def _scatter(line: series.Series, colour: str | None, step: bool = True) -> go.Scatter:
@@ -163,6 +155,19 @@ def _mark_faults(fig: go.Figure, marks: list[dict[str, Any]], origin: float, unt
         )
 
 
+def _fragment(fig: go.Figure, div_id: str, height: int) -> str:
+    """The figure as a div and its script, without plotly.js (the page inlines it once)."""
+    return str(
+        fig.to_html(
+            full_html=False,
+            include_plotlyjs=False,
+            div_id=div_id,
+            default_height=f"{height}px",
+            config={"displaylogo": False},
+        )
+    )
+
+
 def _first_time(timeline: list[dict[str, Any]], samples: list[dict[str, Any]]) -> float:
     times = [float(r["t"]) for r in timeline] + [float(s["t"]) for s in samples]
     return min(times) if times else 0.0
@@ -212,15 +217,7 @@ def history_figure(div_id: str, runs: list[dict[str, Any]]) -> str:
         template="plotly_white",
         margin={"l": 60, "r": 20, "t": 40, "b": 80},
     )
-    return str(
-        fig.to_html(
-            full_html=False,
-            include_plotlyjs=False,
-            div_id=div_id,
-            default_height="800px",
-            config={"displaylogo": False},
-        )
-    )
+    return _fragment(fig, div_id, 800)
 
 
 def _score(experiment: dict[str, Any] | None) -> float | None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from aftershock import history
 from aftershock.experiments import JOURNAL_FILE
-from aftershock.lag_recorder import LAG_FILE, read_samples
+from aftershock.lag_recorder import LAG_FILE
 from aftershock.report import figures, markdown, page, plots, score
 
 HTML_FILE = "report.html"
@@ -90,7 +90,7 @@ def write_report(run_dir: Path) -> Written:
         figure = plots.experiment_figure(
             f"plot-{number}",
             history.read(load / history.TIMELINE_FILE).records,
-            read_samples(load / LAG_FILE),
+            history.read(load / LAG_FILE).records,
             experiment["faults"],
             experiment["started"],
             experiment["ended"],

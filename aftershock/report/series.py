@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from aftershock import checkers
 from aftershock.timeline import is_error
 
 NO_ANSWER = "no answer"
@@ -70,34 +72,40 @@ def requests_per_second(timeline: list[dict[str, Any]], origin: float) -> list[S
 
 def error_rate(timeline: list[dict[str, Any]], origin: float) -> list[Series]:
     """Share of failed requests (no answer or 5xx) per second, by customer geo, in percent."""
-    span = _span(timeline, origin)
-    lines = []
-    for name, buckets in sorted(_buckets(timeline, origin, "geo").items()):
-        line = Series(f"customers {name}")
-        for second in span:
-            records = buckets.get(second, [])
-            line.x.append(second * BUCKET_S)
-            failed = sum(1 for r in records if is_error(r))
-            line.y.append(100.0 * failed / len(records) if records else None)
-            line.text.append(f"{failed} of {len(records)} failed")
-        lines.append(line)
-    return lines
+
+    def failed(records: list[dict[str, Any]]) -> tuple[float | None, str]:
+        count = sum(1 for r in records if is_error(r))
+        share = 100.0 * count / len(records) if records else None
+        return share, f"{count} of {len(records)} failed"
+
+    return _per_geo(timeline, origin, failed)
 
 
 def p95_latency(timeline: list[dict[str, Any]], origin: float) -> list[Series]:
     """p95 latency (nearest rank) of answered requests per second, by customer geo."""
+
+    def p95(records: list[dict[str, Any]]) -> tuple[float | None, str]:
+        found = checkers.latency_percentile(records, 95)
+        return found.details.get("ms"), f"{found.details.get('requests', 0)} answered"
+
+    return _per_geo(timeline, origin, p95)
+
+
+def _per_geo(
+    timeline: list[dict[str, Any]],
+    origin: float,
+    measure: Callable[[list[dict[str, Any]]], tuple[float | None, str]],
+) -> list[Series]:
+    """One line per customer geo: `measure` of each second's requests (None: a gap)."""
     span = _span(timeline, origin)
     lines = []
     for name, buckets in sorted(_buckets(timeline, origin, "geo").items()):
         line = Series(f"customers {name}")
         for second in span:
-            answered = sorted(
-                float(r["ms"]) for r in buckets.get(second, []) if int(r.get("status") or 0)
-            )
+            value, hover = measure(buckets.get(second, []))
             line.x.append(second * BUCKET_S)
-            rank = max(0, math.ceil(0.95 * len(answered)) - 1)
-            line.y.append(answered[rank] if answered else None)
-            line.text.append(f"{len(answered)} answered")
+            line.y.append(value)
+            line.text.append(hover)
         lines.append(line)
     return lines
 

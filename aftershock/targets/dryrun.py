@@ -122,7 +122,7 @@ def _details(
         yield "reads the load's timeline and the fault journal on local disk (no AWS call)"
         return
     if func in REMOTE_PROBES.get(module, ()) and func in drivers.driver(kind).OBSERVE:
-        yield from _run(ctx, lambda: drivers.driver(kind).OBSERVE[func](ctx, **args))
+        yield from _run(ctx, lambda: drivers.driver(kind).OBSERVE[func](ctx, **args), plan, name)
         return
     reason = drivers.probe_refusal(kind, func)
     plan.unsupported.append(f"{name}: {reason}")
@@ -136,22 +136,27 @@ def _fault(
         if not ctx.ledger.entries():
             yield "nothing recorded in the ledger by now: no call"
             return
-        yield from _run(ctx, lambda: remote.heal_all(ctx, drivers.driver(kind).UNDO))
+        yield from _run(ctx, lambda: remote.heal_all(ctx, drivers.driver(kind).UNDO), plan, name)
         return
     reason = drivers.unsupported(kind, func)
     if reason is not None:
         plan.unsupported.append(f"{name}: {reason}")
         yield f"NOT SUPPORTED: {reason}"
         return
-    yield from _run(ctx, lambda: drivers.driver(kind).FAULTS[func](ctx, **args))
+    yield from _run(ctx, lambda: drivers.driver(kind).FAULTS[func](ctx, **args), plan, name)
 
 
-def _run(ctx: remote.Context, action: Any) -> Iterator[str]:
+def _run(
+    ctx: remote.Context, action: Any, plan: ExperimentPlan | None = None, name: str = ""
+) -> Iterator[str]:
+    """The calls `action` makes; a failure is shown and, with `plan`, makes it unrunnable."""
     mark = len(ctx.log.calls)
     try:
         action()
     except Exception as exc:  # noqa: BLE001 - a plan shows a refusal instead of stopping
         failure: str | None = f"would fail: {exc}"
+        if plan is not None:
+            plan.unsupported.append(f"{name}: {exc}")
     else:
         failure = None
     calls = ctx.log.since(mark)

@@ -70,14 +70,22 @@ def integrity(ctx: Context, run_dir: str = "", converge_timeout: float = 30.0) -
     lost by a global failover.
     """
     sql = _sql(ctx, "integrity")
+    run = None if ctx.dry_run else find_run(sandbox(ctx.extra.get("configuration")), run_dir)
+    if run is not None:
+        final_read.require_finished(run)
     lagging: dict[str, Any] = {}
 
     def caught_up() -> bool:
         lagging.update(replication_lag(ctx))
         return lagging.get("max") is not None and float(lagging["max"]) < CONVERGED_S
 
-    if ctx.dry_run:
-        ctx.wait("Aurora's global replication lag is under 1 s", caught_up, converge_timeout, 10)
+    try:
+        ctx.wait("Aurora's global replication lag is under 1 s", caught_up, converge_timeout, 5)
+    except SandboxError as exc:
+        result = checkers.Result(
+            "order_integrity", checkers.UNKNOWN, {"replication": lagging}, f"no final read: {exc}"
+        )
+    else:
         _log(
             ctx,
             sql,
@@ -85,20 +93,11 @@ def integrity(ctx: Context, run_dir: str = "", converge_timeout: float = 30.0) -
             "COPY the run's acknowledged keys; "
             "lost, duplicated and unexpected by set difference (aftershock.reconcile)",
         )
-        return {"valid": checkers.UNKNOWN, "reason": "dry run: nothing read"}
-    run = find_run(sandbox(ctx.extra.get("configuration")), run_dir)
-    final_read.require_finished(run)
-    try:
-        ctx.wait("Aurora's global replication lag is under 1 s", caught_up, converge_timeout, 5)
-    except SandboxError as exc:
-        result = checkers.Result(
-            "order_integrity", checkers.UNKNOWN, {"replication": lagging}, f"no final read: {exc}"
-        )
-        return {**result.as_dict(), "run_dir": str(run.path)}
-    _log(ctx, sql, "final read of the orders table", "aftershock.reconcile")
-    with connect(sql) as conn:
-        result = final_read.orders(run, conn)
-    return {**result.as_dict(), "run_dir": str(run.path)}
+        if run is None:  # a dry run: planned, nothing read
+            return {"valid": checkers.UNKNOWN, "reason": "dry run: nothing read"}
+        with connect(sql) as conn:
+            result = final_read.orders(run, conn)
+    return {**result.as_dict(), "run_dir": str(run.path) if run else ""}
 
 
 def no_oversell(ctx: Context) -> dict[str, Any]:

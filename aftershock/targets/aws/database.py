@@ -60,8 +60,8 @@ def _writer_region(ctx: Context, arn: str) -> str:
     return region
 
 
-def _cluster_writer(ctx: Context, region: str) -> str:
-    """The writer instance of `region`'s Aurora cluster."""
+def describe_cluster(ctx: Context, region: str) -> dict[str, Any]:
+    """`region`'s Aurora cluster as `describe_db_clusters` describes it now."""
     where = ctx.target.region(region)
     found = ctx.aws.call(
         "rds",
@@ -69,7 +69,16 @@ def _cluster_writer(ctx: Context, region: str) -> str:
         "describe_db_clusters",
         {"DBClusterIdentifier": where.aurora_cluster_id},
     )
-    members = found["DBClusters"][0].get("DBClusterMembers", [])
+    clusters = found.get("DBClusters", [])
+    if not clusters:
+        raise SandboxError(f"cluster {where.aurora_cluster_id} not found in {where.aws_region}")
+    return dict(clusters[0])
+
+
+def _cluster_writer(ctx: Context, region: str) -> str:
+    """The writer instance of `region`'s Aurora cluster."""
+    where = ctx.target.region(region)
+    members = describe_cluster(ctx, region).get("DBClusterMembers", [])
     writer = next((m["DBInstanceIdentifier"] for m in members if m.get("IsClusterWriter")), None)
     if writer is None:
         raise SandboxError(f"cluster {where.aurora_cluster_id} has no writer instance now")
@@ -282,14 +291,7 @@ def _global_available(ctx: Context) -> bool:
 
 
 def _cluster_status(ctx: Context, region: str) -> str:
-    where = ctx.target.region(region)
-    found = ctx.aws.call(
-        "rds",
-        where.aws_region,
-        "describe_db_clusters",
-        {"DBClusterIdentifier": where.aurora_cluster_id},
-    )
-    return str(found["DBClusters"][0].get("Status"))
+    return str(describe_cluster(ctx, region).get("Status"))
 
 
 def _instance_available(ctx: Context, region: str, instance: str) -> bool:

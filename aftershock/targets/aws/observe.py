@@ -13,7 +13,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aftershock.targets.aws.database import global_cluster, writer_cluster
+from aftershock.sandbox.errors import SandboxError
+from aftershock.targets.aws.database import describe_cluster, global_cluster, writer_cluster
 from aftershock.targets.remote import Context, endpoint_readiness
 
 LAG_METRIC = "AuroraGlobalDBReplicationLag"
@@ -140,14 +141,13 @@ def primaries(ctx: Context) -> dict[str, Any]:
             if members[region.aurora_cluster_arn]:
                 writers.append(name)
             continue
-        alone = ctx.aws.call(
-            "rds",
-            region.aws_region,
-            "describe_db_clusters",
-            {"DBClusterIdentifier": region.aurora_cluster_id},
-        ).get("DBClusters", [])
-        if alone and alone[0].get("Status") == "available":
+        try:
+            status = describe_cluster(ctx, name).get("Status")
+        except SandboxError as exc:
+            unreachable[name] = f"not in the global database: {exc}"
+            continue
+        if status == "available":
             writers.append(name)  # outside the global database: a writer of its own
         else:
-            unreachable[name] = "not in the global database and not available"
+            unreachable[name] = f"not in the global database, and {status}"
     return {"primaries": writers, "count": len(writers), "unreachable": unreachable}

@@ -110,18 +110,8 @@ def _restore_nacl(ctx: Context, region: str, entry_id: str, touched: dict[str, A
                 {"AssociationId": association, "NetworkAclId": acl},
                 mutating=True,
             )
-    ours = ctx.aws.call(
-        "ec2",
-        aws_region,
-        "describe_network_acls",
-        {
-            "Filters": [
-                {"Name": "vpc-id", "Values": [vpc]},
-                {"Name": f"tag:{ENTRY_TAG}", "Values": [entry_id]},
-            ]
-        },
-    )
-    for acl in ours.get("NetworkAcls", []):
+    ours = _network_acls(ctx, aws_region, vpc, {"Name": f"tag:{ENTRY_TAG}", "Values": [entry_id]})
+    for acl in ours:
         ctx.aws.call(
             "ec2",
             aws_region,
@@ -131,23 +121,28 @@ def _restore_nacl(ctx: Context, region: str, entry_id: str, touched: dict[str, A
         )
 
 
-def _associations(
-    ctx: Context, aws_region: str, vpc: str, subnets: list[str]
-) -> dict[str, tuple[str, str]]:
-    """subnet -> (association id, network ACL id) as AWS has it now."""
+def _network_acls(
+    ctx: Context, aws_region: str, vpc: str, where: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """The network ACLs of `vpc` that match the filter `where`."""
     found = ctx.aws.call(
         "ec2",
         aws_region,
         "describe_network_acls",
-        {
-            "Filters": [
-                {"Name": "vpc-id", "Values": [vpc]},
-                {"Name": "association.subnet-id", "Values": subnets},
-            ]
-        },
+        {"Filters": [{"Name": "vpc-id", "Values": [vpc]}, where]},
+    )
+    return list(found.get("NetworkAcls", []))
+
+
+def _associations(
+    ctx: Context, aws_region: str, vpc: str, subnets: list[str]
+) -> dict[str, tuple[str, str]]:
+    """subnet -> (association id, network ACL id) as AWS has it now."""
+    found = _network_acls(
+        ctx, aws_region, vpc, {"Name": "association.subnet-id", "Values": subnets}
     )
     current = {}
-    for acl in found.get("NetworkAcls", []):
+    for acl in found:
         for link in acl.get("Associations", []):
             if link.get("SubnetId") in subnets:
                 current[link["SubnetId"]] = (link["NetworkAclAssociationId"], link["NetworkAclId"])

@@ -24,17 +24,7 @@ def _meta(name: str, entry_id: str) -> client.V1ObjectMeta:
 
 def deny_all(name: str, entry_id: str) -> client.V1NetworkPolicy:
     """Every pod of the namespace: no ingress, no egress (DNS included: the region is cut off)."""
-    return client.V1NetworkPolicy(
-        api_version="networking.k8s.io/v1",
-        kind="NetworkPolicy",
-        metadata=_meta(name, entry_id),
-        spec=client.V1NetworkPolicySpec(
-            pod_selector=client.V1LabelSelector(),
-            policy_types=["Ingress", "Egress"],
-            ingress=[],
-            egress=[],
-        ),
-    )
+    return _every_pod(name, entry_id, ingress=[], egress=[])
 
 
 def deny_peers(name: str, entry_id: str, peer_cidrs: tuple[str, ...]) -> client.V1NetworkPolicy:
@@ -52,6 +42,21 @@ def deny_peers(name: str, entry_id: str, peer_cidrs: tuple[str, ...]) -> client.
                 ip_block=client.V1IPBlock(cidr=everything, _except=excluded or None)
             )
         )
+    return _every_pod(
+        name,
+        entry_id,
+        ingress=[client.V1NetworkPolicyIngressRule(_from=peers)],
+        egress=[client.V1NetworkPolicyEgressRule(to=peers)],
+    )
+
+
+def _every_pod(
+    name: str,
+    entry_id: str,
+    ingress: list[client.V1NetworkPolicyIngressRule],
+    egress: list[client.V1NetworkPolicyEgressRule],
+) -> client.V1NetworkPolicy:
+    """A policy over every pod of its namespace, both directions, allowing only these rules."""
     return client.V1NetworkPolicy(
         api_version="networking.k8s.io/v1",
         kind="NetworkPolicy",
@@ -59,8 +64,8 @@ def deny_peers(name: str, entry_id: str, peer_cidrs: tuple[str, ...]) -> client.
         spec=client.V1NetworkPolicySpec(
             pod_selector=client.V1LabelSelector(),
             policy_types=["Ingress", "Egress"],
-            ingress=[client.V1NetworkPolicyIngressRule(_from=peers)],
-            egress=[client.V1NetworkPolicyEgressRule(to=peers)],
+            ingress=ingress,
+            egress=egress,
         ),
     )
 

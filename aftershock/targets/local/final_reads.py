@@ -8,7 +8,7 @@ the next failover, not just data the leader happens to hold.
 from __future__ import annotations
 
 from aftershock import checkers, final_read
-from aftershock.evidence import EvidenceMissing, Run
+from aftershock.evidence import Run
 from aftershock.sandbox.endpoints import connect
 from aftershock.sandbox.state import load_credentials
 from aftershock.sandbox.topology import Topology
@@ -36,9 +36,8 @@ def order_integrity(topology: Topology, run: Run, converge_timeout: float) -> ch
 def stock_rows(topology: Topology) -> list[tuple[int, int, int, int]]:
     """(product, units stocked, stock left, units sold) for every product, from the leader."""
     with connect(topology, load_credentials(topology), dbname="shop", timeout=5) as conn:
-        try:
-            return final_read.stock_rows(conn, f"sandbox {topology.name}")
-        except EvidenceMissing as exc:
-            raise EvidenceMissing(
-                f"{exc}: rebuild it with `aftershock sandbox down` and `up`"
-            ) from None
+        return final_read.stock_rows(
+            conn,
+            f"sandbox {topology.name}",
+            remedy="rebuild it with `aftershock sandbox down` and `up`",
+        )
