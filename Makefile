@@ -28,6 +28,9 @@ gameday: $(STAMP)
 	$(BIN)/pytest experiments -m gate --sandbox $(GAMEDAY_SANDBOX) -p no:cacheprovider \
 		--junitxml results/gate-junit.xml
 
+# ruff, then the import contract in pyproject.toml: imports go down the layers
+# (README, "Layout") and no package of aftershock imports in a circle.
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache

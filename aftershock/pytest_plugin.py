@@ -4,7 +4,7 @@ Loaded from the root `conftest.py`. Every `experiments/*.json` becomes one
 item, its tags become markers (`pytest experiments -m gate`). For the local
 target the session boots one sandbox at the first experiment and tears it
 down at the end; between experiments it is made whole again
-(`aftershock.sandbox.reset`). Each experiment runs through chaoslib with
+(`aftershock.targets.local.reset`). Each experiment runs through chaoslib with
 rollbacks always played; its journal, load evidence and node logs are kept
 in `<results>/<session>/<experiment>/`.
 """
@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from aftershock.faults.target import TARGETS
-from aftershock.sandbox.topology import DEFAULT_STATE_ROOT, Topology
+from aftershock.config.target import TARGETS
+from aftershock.config.topology import DEFAULT_STATE_ROOT, Topology
 
 if TYPE_CHECKING:
     from aftershock.report.run import Written
@@ -133,7 +133,7 @@ class ExperimentItem(pytest.Item):
 
     def runtest(self) -> None:
         # Imported here: chaoslib is heavy, and `make test` loads this plugin too.
-        from aftershock.experiments import run, verdict_summary
+        from aftershock.runner.experiment import run, verdict_summary
 
         gate = gate_session(self.config)
         evidence = gate.evidence_dir(self.name)
@@ -193,10 +193,10 @@ class GateSession:
         return path
 
     def _ready_sandbox(self) -> None:
-        from aftershock.load import registry_path, stop
+        from aftershock.load.runner import registry_path, stop
         from aftershock.sandbox import lifecycle
         from aftershock.sandbox.options import SandboxOptions
-        from aftershock.sandbox.reset import make_whole
+        from aftershock.targets.local.reset import make_whole
 
         if not self.booted and not self.reuse:
             lifecycle.up(self.topology, SandboxOptions(replication=self.replication))
@@ -276,9 +276,9 @@ def _target_file(path: str | None, allow_destructive: bool = False) -> dict[str,
     if not path:
         return {}
     if Path(path).suffix in (".yaml", ".yml"):
-        from aftershock.sandbox.errors import SandboxError
+        from aftershock.config.target_file import load
+        from aftershock.errors import SandboxError
         from aftershock.targets.aws.safety import ALLOW_KEY, check_allowlist
-        from aftershock.targets.target_file import load
 
         try:
             target = load(Path(path))

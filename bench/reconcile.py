@@ -5,7 +5,7 @@
 Uses the running sandbox NAME (default: boots and tears down its own,
 `rbench`). Inserts `--orders` orders under a fresh key prefix, reads their
 (key, id) pairs back as the "acknowledged" set, deletes ten of them, then
-times `aftershock.reconcile.reconcile` (COPY into a temporary table, set
+times `aftershock.check.reconcile.reconcile` (COPY into a temporary table, set
 differences in the database) and checks it names exactly the ten. The
 bench's rows are deleted afterwards.
 """
@@ -18,11 +18,11 @@ import sys
 import time
 import uuid
 
-from aftershock.reconcile import reconcile
+from aftershock.check.reconcile import reconcile
+from aftershock.config.topology import Topology
 from aftershock.sandbox import lifecycle
 from aftershock.sandbox.endpoints import connect
 from aftershock.sandbox.state import load_credentials
-from aftershock.sandbox.topology import Topology
 
 INSERT = """
 INSERT INTO orders (idempotency_key, fingerprint, region, total_cents)

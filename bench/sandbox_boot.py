@@ -21,11 +21,11 @@ from collections.abc import Callable
 
 import psycopg
 
+from aftershock.config.topology import Topology
 from aftershock.sandbox import lifecycle, postgres
 from aftershock.sandbox.endpoints import connect
 from aftershock.sandbox.options import SandboxOptions
 from aftershock.sandbox.state import load_credentials
-from aftershock.sandbox.topology import Topology
 from aftershock.targets.local.region import isolate_region, restore_region
 
 TARGETS = {"boot": 15.0, "failover": 10.0, "teardown": 5.0}

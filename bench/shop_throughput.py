@@ -19,9 +19,9 @@ import sys
 import tempfile
 import time
 
+from aftershock.config.topology import Topology
 from aftershock.sandbox import lifecycle
 from aftershock.sandbox.options import SandboxOptions
-from aftershock.sandbox.topology import Topology
 
 # Unique idempotency keys per request (thread id + counter), random products.
 CHECKOUT_LUA = """

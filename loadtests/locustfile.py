@@ -5,7 +5,7 @@ Browse-heavy (list, product, cart, checkout), 60 % of users in Taiwan
 sends an Idempotency-Key and retries on a timeout, a reset or a 5xx with the
 same key, as real clients do; with `--run-dir` every checkout becomes an
 operation in `history.jsonl` and every request a line of `timeline.jsonl`
-(formats: `aftershock.history`).
+(formats: `aftershock.load.history`).
 
     locust -f loadtests/locustfile.py --host http://127.18.X.1:8080
     locust -f loadtests/locustfile.py --host URL --headless -u 50 -t 2m \\
@@ -27,8 +27,8 @@ from locust.env import Environment
 from recording import Recorder
 from shapes import SHAPES, requested
 
-from aftershock import history, task_mix
-from aftershock.task_mix import DEFAULT_THINK_TIME, DEFAULT_WEIGHTS
+from aftershock.load import history, task_mix
+from aftershock.load.task_mix import DEFAULT_THINK_TIME, DEFAULT_WEIGHTS
 
 # task_mix.TASKS names -> the Shopper method that does it
 METHODS = {

@@ -1,7 +1,7 @@
 """Where the locustfile's history and timeline records go, in every Locust mode.
 
 - one process: straight into `history.jsonl` / `timeline.jsonl` in the run
-  directory, in batches every 50 ms (`aftershock.history.BatchWriter`);
+  directory, in batches every 50 ms (`aftershock.load.history.BatchWriter`);
 - master + workers (`--processes N`, or workers on other machines): each
   worker ships its records to the master as a Locust message every 25 ms and
   the master writes the one pair of files. Messages work across machines
@@ -20,7 +20,7 @@ import gevent
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
-from aftershock import history
+from aftershock.load import history
 
 MESSAGE = "aftershock-records"
 SHIP_INTERVAL = 0.025

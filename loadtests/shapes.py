@@ -2,7 +2,7 @@
 
 Select one with `--shape NAME`; the peak is `-u`, the length `-t` (10 min
 when none is given) and the ramp speed `-r`, as for a run without a shape.
-The schedules themselves live in `aftershock.schedules` (pure, tested).
+The schedules themselves live in `aftershock.load.schedules` (pure, tested).
 """
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ from collections.abc import Mapping, Sequence
 
 from locust import LoadTestShape
 
-from aftershock import schedules
+from aftershock.load import schedules
 
 DEFAULT_DURATION = 600.0
 
 
 class ScheduledShape(LoadTestShape):
-    """Follows `aftershock.schedules.users_at(schedule, ...)`."""
+    """Follows `aftershock.load.schedules.users_at(schedule, ...)`."""
 
     abstract = True
     use_common_options = True

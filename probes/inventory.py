@@ -9,8 +9,9 @@ from typing import Any
 
 from chaoslib.types import Configuration, Secrets
 
-from aftershock import checkers
-from aftershock.faults.target import local_sandbox, target_name
+from aftershock.check import checkers
+from aftershock.config.target import target_name
+from aftershock.targets.dispatch import local_sandbox
 
 __all__ = ["no_oversell"]
 

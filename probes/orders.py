@@ -9,8 +9,9 @@ from typing import Any
 
 from chaoslib.types import Configuration, Secrets
 
-from aftershock.evidence import find_run
-from aftershock.faults.target import local_sandbox, target_name
+from aftershock.config.target import sandbox, target_name
+from aftershock.load.runner import find_run
+from aftershock.targets.dispatch import local_sandbox
 
 __all__ = ["integrity"]
 
@@ -36,7 +37,7 @@ def integrity(
             target,
             "integrity",
             configuration,
-            run_dir=run_dir,
+            run=find_run(sandbox(configuration), run_dir),
             converge_timeout=float(converge_timeout),
         )
     topology = local_sandbox("integrity", configuration)

@@ -10,9 +10,11 @@ from typing import Any
 
 from chaoslib.types import Configuration, Secrets
 
-from aftershock import checkers, history
-from aftershock.evidence import fault_began, find_run
-from aftershock.faults.target import fault_ledger, sandbox
+from aftershock.check import checkers
+from aftershock.config.target import sandbox
+from aftershock.load import history
+from aftershock.load.runner import find_run
+from aftershock.targets.dispatch import fault_ledger
 
 __all__ = ["rto_seconds"]
 
@@ -34,7 +36,7 @@ def rto_seconds(
     cannot place it, with the reason); `seconds` is the figure.
     """
     topology = sandbox(configuration)
-    began = fault_began(topology, fault, fault_ledger(configuration))
+    began = fault_ledger(configuration).newest_injection(fault)
     run = find_run(topology, run_dir)
     timeline = history.read(run.path / history.TIMELINE_FILE).records
     result = checkers.checked(

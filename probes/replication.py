@@ -10,7 +10,8 @@ from typing import Any
 
 from chaoslib.types import Configuration, Secrets
 
-from aftershock.faults.target import local_sandbox, target_name
+from aftershock.config.target import target_name
+from aftershock.targets.dispatch import local_sandbox
 
 __all__ = ["lag_seconds", "primaries"]
 

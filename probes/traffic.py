@@ -13,10 +13,13 @@ from typing import Any
 
 from chaoslib.types import Configuration, Secrets
 
-from aftershock import checkers, history
-from aftershock.evidence import EvidenceMissing, find_run, recent_requests
-from aftershock.faults.target import sandbox
-from aftershock.timeline import is_error
+from aftershock.check import checkers
+from aftershock.config.target import sandbox
+from aftershock.errors import EvidenceMissing
+from aftershock.load import history
+from aftershock.load.runner import find_run
+from aftershock.load.runs import recent_requests
+from aftershock.load.timeline import summarize
 
 __all__ = ["error_rate", "latency_percentile", "split"]
 
@@ -29,8 +32,8 @@ def error_rate(
 ) -> dict[str, Any]:
     """Share of requests in the window that got no answer or a 5xx: judge `$.rate`."""
     rows, about = _window(float(window_s), run_dir, configuration)
-    errors = sum(1 for r in rows if is_error(r))
-    return {"rate": errors / len(rows), "errors": errors, "requests": len(rows), **about}
+    stats = summarize(rows, float(window_s))
+    return {"rate": stats.error_rate, "errors": stats.errors, "requests": stats.requests, **about}
 
 
 def latency_percentile(

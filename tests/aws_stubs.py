@@ -13,8 +13,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from aftershock.config.target_file import TargetFile, load
 from aftershock.targets import drivers
-from aftershock.targets.target_file import TargetFile, load
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "experiments" / "targets" / "aws.example.yaml"
 ENTRY = "000000000001"  # the first ledger entry id of each test (uuid4 counts from 1)

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import pytest
 from sandbox_probes import diagnostics, make_whole
 
+from aftershock.config.topology import Topology
+from aftershock.errors import PreflightError, SandboxError
 from aftershock.sandbox import lifecycle, preflight
-from aftershock.sandbox.errors import PreflightError, SandboxError
-from aftershock.sandbox.topology import Topology
 
 SHARED_SANDBOX = "tshared"
 

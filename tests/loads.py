@@ -8,8 +8,8 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from aftershock.load import LoadRun, LoadSettings, launch, stop
-from aftershock.sandbox.topology import Topology
+from aftershock.config.topology import Topology
+from aftershock.load.runner import LoadRun, LoadSettings, launch, stop
 
 
 def fast_load(sandbox: Topology, run_dir: Path, **changes: object) -> LoadSettings:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from aftershock.sandbox.reset import diagnostics, edge_state, make_whole, rejoin, wait_for
-from aftershock.sandbox.topology import Topology
+from aftershock.config.topology import Topology
+from aftershock.targets.local.reset import diagnostics, edge_state, make_whole, rejoin, wait_for
 
 __all__ = ["diagnostics", "edge_state", "make_whole", "rejoin", "wait_for"]
 

@@ -6,9 +6,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aftershock import checkers, history
-from aftershock.checkers import UNKNOWN, Result, compose, order_integrity, recovery_time
-from aftershock.reconcile import Reconciliation
+from aftershock.check import checkers
+from aftershock.check.checkers import UNKNOWN, order_integrity, recovery_time
+from aftershock.check.final_read import judge_reconciled
+from aftershock.check.reconcile import Reconciliation
+from aftershock.load import history
+from aftershock.load import timeline as figures
 
 
 def run_history(outcomes: dict[str, str]) -> tuple[list[dict[str, object]], dict[str, int]]:
@@ -168,10 +171,13 @@ def test_recovery_time_against_a_target() -> None:
 
 def test_availability_budget_split_and_latency_judge_the_timeline() -> None:
     rows = timeline(0, 10, 100, (2.0, 2.1))  # 10 of 1000 requests fail
-    assert checkers.availability(rows, slo=0.99).valid is True
-    assert checkers.availability(rows, slo=0.999).valid is False
-    assert checkers.error_budget_used(rows, slo=0.99).details["used"] == pytest.approx(1.0)
-    assert checkers.error_budget_used(rows, slo=0.999).valid is False
+    assert figures.availability(rows) == pytest.approx(0.99)
+    assert figures.error_rate(rows) == pytest.approx(0.01)
+    # 1 % failed over the 9.99 s the requests span: 0.0999 s of the 259.2 s 30-day budget
+    budget = figures.error_budget(rows)
+    assert budget["outage_equivalent_s"] == pytest.approx(0.1, abs=0.001)
+    assert budget["used"] == pytest.approx(round(0.0999 / 259.2, 5))
+    assert figures.error_budget(rows[:1])["used"] is None
     split = [{**r, "region": "taiwan" if i % 5 < 3 else "tokyo"} for i, r in enumerate(rows)]
     assert checkers.traffic_split(split, {"taiwan": 0.6, "tokyo": 0.4}).valid is True
     assert checkers.traffic_split(rows, {"taiwan": 0.6, "tokyo": 0.4}).valid is False
@@ -180,18 +186,20 @@ def test_availability_budget_split_and_latency_judge_the_timeline() -> None:
         checkers.latency_percentile(slow, 50).details["ms"] == 504.0
     )  # 990 answered; 200-209 failed
     assert checkers.latency_percentile(slow, 99, limit_ms=100).valid is False
-    assert checkers.availability([]).valid == UNKNOWN
+    assert figures.availability([]) is None
+    assert checkers.latency_percentile([], 95).valid == UNKNOWN
 
 
-@given(st.lists(st.sampled_from([True, False, UNKNOWN]), max_size=6))
-def test_compose_false_beats_unknown_beats_true(verdicts: list[object]) -> None:
-    composed = compose(Result("c", v) for v in verdicts)  # type: ignore[arg-type]
-    if False in verdicts:
-        assert composed is False
-    elif UNKNOWN in verdicts or not verdicts:
-        assert composed == UNKNOWN
-    else:
-        assert composed is True
+def test_p95_ranks_answered_requests_only() -> None:
+    answered = [{"t": float(i), "status": 200, "ms": float(i)} for i in range(1, 101)]
+    silent = [{"t": 200.0 + i, "status": 0, "ms": 30_000.0} for i in range(50)]
+    assert figures.percentile_ms(answered, 95) == 95.0
+    # Clients that waited 30 s for no answer are errors, not the platform's latency.
+    assert figures.percentile_ms(answered + silent, 95) == 95.0
+    assert figures.summarize(answered + silent, 10.0).error_rate == pytest.approx(50 / 150)
+    assert figures.percentile_ms(silent, 95) is None
+    with pytest.raises(ValueError, match="p must be in"):
+        figures.percentile_ms(answered, 0)
 
 
 def test_a_checker_that_raises_says_unknown() -> None:
@@ -201,7 +209,7 @@ def test_a_checker_that_raises_says_unknown() -> None:
 
 
 def reconciled(records: list[dict[str, object]], final: list[tuple[str, int]]) -> Reconciliation:
-    """What `aftershock.reconcile` computes in the database, computed here from `final`."""
+    """What `aftershock.check.reconcile` computes in the database, computed here from `final`."""
     told = dict(history.acknowledged(history.operations(records)))
     held: dict[str, list[int]] = {}
     for key, order_id in final:
@@ -226,14 +234,14 @@ def test_the_reconciled_checker_agrees_with_the_in_memory_one(
     extra = data.draw(st.lists(st.tuples(st.sampled_from(keys), st.integers(1, 99)), max_size=5))
     final = kept + extra
     memory = order_integrity(records, final)
-    database = checkers.order_integrity_reconciled(records, reconciled(records, final))
+    database = judge_reconciled(records, reconciled(records, final))
     assert (database.valid, database.details) == (memory.valid, memory.details)
 
 
 def test_a_reconciliation_of_another_history_is_unknown() -> None:
     records, _ = run_history({"k1": history.OK, "k2": history.OK})
     other = Reconciliation(acknowledged=5, held=5, lost=[], duplicated=[], unacknowledged=[])
-    result = checkers.order_integrity_reconciled(records, other)
+    result = judge_reconciled(records, other)
     assert result.valid == UNKNOWN
     assert "not made from one another" in result.reason
 

@@ -6,8 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from aftershock.config.topology import Topology
 from aftershock.sandbox import network
-from aftershock.sandbox.topology import Topology
 
 AFTERSHOCK = str(Path(sys.executable).with_name("aftershock"))
 

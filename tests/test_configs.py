@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from aftershock.config.topology import REGIONS, Topology
 from aftershock.sandbox import cache, haproxy, postgres
 from aftershock.sandbox.credentials import Credentials
-from aftershock.sandbox.topology import REGIONS, Topology
 
 TOPO = Topology("cfg")
 CREDS = Credentials.generate()

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from aftershock import history
-from aftershock.evidence import EvidenceMissing, find_run, recent_requests
-from aftershock.faults.ledger import Entry
-from aftershock.load import registry_path
-from aftershock.sandbox.topology import Topology
+from aftershock.config.topology import Topology
+from aftershock.errors import EvidenceMissing
+from aftershock.load import history
+from aftershock.load.runner import find_run, registry_path
+from aftershock.load.runs import recent_requests
+from aftershock.targets.ledger import Entry
 from aftershock.targets.local.common import ledger
 from probes import recovery, traffic
 

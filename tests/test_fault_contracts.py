@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from aftershock import FAULT_MODULES, PROBE_MODULES
-from aftershock.faults.target import FaultNotSupported, run
-from aftershock.sandbox.errors import SandboxError
+from aftershock.config.target import FaultNotSupported
+from aftershock.errors import SandboxError
+from aftershock.targets.dispatch import run
 from aftershock.targets.local import FAULTS, UNDO
 
 CHAOS = str(Path(sys.executable).with_name("chaos"))

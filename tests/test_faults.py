@@ -26,12 +26,12 @@ from sandbox_probes import (
     wait_for,
 )
 
+from aftershock.config.topology import PG_PORT, SHOP_PORT, Topology
 from aftershock.sandbox import cache, lifecycle, nft, postgres
 from aftershock.sandbox.endpoints import connect, writable
 from aftershock.sandbox.network import namespace_pids
 from aftershock.sandbox.options import SandboxOptions
 from aftershock.sandbox.state import load_credentials, registry
-from aftershock.sandbox.topology import PG_PORT, SHOP_PORT, Topology
 from aftershock.targets.local import (
     FaultConflict,
     FaultUnavailable,

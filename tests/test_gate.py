@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from sandbox_probes import wait_for
 
-from aftershock.load import registry_path, running
-from aftershock.sandbox.topology import Topology
+from aftershock.config.topology import Topology
+from aftershock.load.runner import registry_path, running
 from aftershock.targets.local.common import ledger
 
 pytestmark = pytest.mark.sandbox

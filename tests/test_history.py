@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from aftershock import history
-from aftershock.history import (
+from aftershock.load import history
+from aftershock.load.history import (
     APPLIED,
     FAIL,
     INFO,
@@ -32,7 +32,7 @@ from aftershock.history import (
 WRITER = """
 import sys, time
 from pathlib import Path
-from aftershock.history import BatchWriter
+from aftershock.load.history import BatchWriter
 writer = BatchWriter(Path(sys.argv[1]))
 print("writing", flush=True)
 n = 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aftershock.faults.ledger import Entry, Ledger
+from aftershock.targets.ledger import Entry, Ledger
 
 
 def test_empty_ledger_has_no_entries(tmp_path) -> None:

@@ -18,17 +18,13 @@ import pytest
 from loads import fast_load, locust_running
 from sandbox_probes import wait_for
 
-from aftershock import checkers, history
-from aftershock.load import (
-    LoadSettings,
-    registry_path,
-    running,
-    start_load,
-    stop_load,
-)
+from aftershock.check import checkers
+from aftershock.config.topology import Topology
+from aftershock.load import history
+from aftershock.load.actions import start_load, stop_load
+from aftershock.load.runner import LoadSettings, registry_path, running
 from aftershock.sandbox.endpoints import connect
 from aftershock.sandbox.state import load_credentials
-from aftershock.sandbox.topology import Topology
 from aftershock.targets.local import region
 
 pytestmark = pytest.mark.sandbox

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from aftershock import task_mix
-from aftershock.cli_load import parse_duration
-from aftershock.load import LoadError, LoadSettings, registry_path, stop, stop_load
+from aftershock.cli.load import parse_duration
+from aftershock.load import task_mix
+from aftershock.load.actions import stop_load
+from aftershock.load.runner import LoadError, LoadSettings, registry_path, stop
 
 AFTERSHOCK = str(Path(sys.executable).with_name("aftershock"))
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sandbox_probes import wait_for
 
-from aftershock.faults.target import FaultNotSupported
-from aftershock.sandbox.errors import SandboxError
-from aftershock.sandbox.topology import REGIONS, Topology
+from aftershock.config.target import FaultNotSupported
+from aftershock.config.topology import REGIONS, Topology
+from aftershock.errors import SandboxError
 from aftershock.targets.local import cache, database
 from probes import health, replication
 

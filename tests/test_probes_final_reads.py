@@ -22,16 +22,17 @@ import yaml
 from aws_stubs import EXAMPLE, FakeAws, expect_global, lag_query
 from loads import fast_load, locust_running
 
-from aftershock import history
-from aftershock.checkers import UNKNOWN
-from aftershock.evidence import EvidenceMissing
-from aftershock.load import registry_path
+from aftershock.check.checkers import UNKNOWN
+from aftershock.config.target_file import load
+from aftershock.config.topology import Topology
+from aftershock.errors import EvidenceMissing
+from aftershock.load import history
+from aftershock.load.runner import find_run, registry_path
 from aftershock.sandbox.endpoints import connect, postgres_endpoints
 from aftershock.sandbox.state import load_credentials
-from aftershock.sandbox.topology import Topology
-from aftershock.targets import drivers, sql_reads
+from aftershock.targets import drivers
+from aftershock.targets.aws import sql_reads
 from aftershock.targets.local import database
-from aftershock.targets.target_file import load
 from probes import inventory, orders
 
 pytestmark = pytest.mark.sandbox
@@ -258,13 +259,15 @@ def test_the_aws_final_reads_are_the_same_reads_over_sql(
         )
 
     aurora_lag(5.0)
-    remote = sql_reads.integrity(ctx, run_dir=str(finished_run))
+    remote = sql_reads.integrity(ctx, run=find_run(whole_sandbox, str(finished_run)))
     local = orders.integrity(run_dir=str(finished_run), configuration=config(whole_sandbox))
     assert remote["valid"] is True, remote
     assert remote["acknowledged"] == local["acknowledged"] > 10
     assert sql_reads.no_oversell(ctx) == inventory.no_oversell(configuration=config(whole_sandbox))
     aurora_lag(4000.0)  # a secondary 4 s behind: no final read, and no pass
-    lagging = sql_reads.integrity(ctx, run_dir=str(finished_run), converge_timeout=0)
+    lagging = sql_reads.integrity(
+        ctx, run=find_run(whole_sandbox, str(finished_run)), converge_timeout=0
+    )
     assert lagging["valid"] == UNKNOWN
     assert "Aurora's global replication lag is under 1 s" in lagging["reason"]
     aws.done()

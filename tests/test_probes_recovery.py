@@ -16,12 +16,12 @@ import pytest
 from loads import fast_load, locust_running
 from sandbox_probes import wait_for
 
-from aftershock.faults.ledger import Event
-from aftershock.load import registry_path
+from aftershock.config.topology import REGIONS, Topology
+from aftershock.load.runner import registry_path
 from aftershock.sandbox import postgres
 from aftershock.sandbox.haproxy import EDGE_PRESETS
 from aftershock.sandbox.state import load_credentials
-from aftershock.sandbox.topology import REGIONS, Topology
+from aftershock.targets.ledger import Event
 from aftershock.targets.local import region
 from aftershock.targets.local.common import ledger
 from probes import recovery

@@ -9,8 +9,8 @@ import pytest
 from loads import fast_load, locust_running
 from sandbox_probes import edge_state, wait_for
 
-from aftershock.load import LoadRun, registry_path
-from aftershock.sandbox.topology import REGIONS, Topology
+from aftershock.config.topology import REGIONS, Topology
+from aftershock.load.runner import LoadRun, registry_path
 from aftershock.targets.local import cache, service
 from probes import traffic
 

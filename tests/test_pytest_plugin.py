@@ -60,7 +60,10 @@ def experiment(
         "description": "runs helpers only",
         "tags": tags,
         "controls": [
-            {"name": "verdicts", "provider": {"type": "python", "module": "aftershock.verdicts"}}
+            {
+                "name": "verdicts",
+                "provider": {"type": "python", "module": "aftershock.controls.verdicts"},
+            }
         ],
         "steady-state-hypothesis": {
             "title": "value is 1",
@@ -201,7 +204,7 @@ def guarded(
             "name": "safeguard",
             "provider": {
                 "type": "python",
-                "module": "aftershock.safeguard",
+                "module": "aftershock.controls.safeguard",
                 "arguments": {"max_error_rate": 0.5, "for_seconds": 1, "every_s": 0.2},
             },
         }

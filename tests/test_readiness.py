@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from aftershock.sandbox.errors import ComponentFailed
+from aftershock.errors import ComponentFailed
 from aftershock.sandbox.processes import DaemonSpec, spawn, stop
 from aftershock.sandbox.readiness import wait_until
 

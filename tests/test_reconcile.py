@@ -9,10 +9,10 @@ from typing import Any
 import psycopg
 import pytest
 
-from aftershock.reconcile import reconcile
+from aftershock.check.reconcile import reconcile
+from aftershock.config.topology import Topology
 from aftershock.sandbox.endpoints import connect
 from aftershock.sandbox.state import load_credentials
-from aftershock.sandbox.topology import Topology
 
 pytestmark = pytest.mark.sandbox
 

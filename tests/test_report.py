@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from aftershock import history
-from aftershock.cli import app
-from aftershock.experiments import verdict_summary
+from aftershock.cli.main import app
+from aftershock.load import history
 from aftershock.report.run import write_report
 from aftershock.report.trend import write_history
+from aftershock.runner.experiment import verdict_summary
 
 RECORDED = Path(__file__).parent / "data" / "gate-recorded"
 

@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 
-from aftershock import history
-from aftershock.lag_recorder import (
+from aftershock.controls.lag_recorder import (
     LAG_FILE,
     Recorder,
     after_experiment_control,
     before_experiment_control,
     sampling_interval,
 )
+from aftershock.load import history
 from aftershock.report import figures, score, series, text
 
 

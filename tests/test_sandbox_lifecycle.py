@@ -17,13 +17,13 @@ from pathlib import Path
 import pytest
 from sandbox_checks import processes_in_unnamed_namespaces, processes_mentioning
 
+from aftershock.config.topology import Topology
+from aftershock.errors import SandboxError
 from aftershock.sandbox import lifecycle, network
 from aftershock.sandbox.endpoints import writable
-from aftershock.sandbox.errors import SandboxError
 from aftershock.sandbox.options import SandboxOptions
 from aftershock.sandbox.shell import run
 from aftershock.sandbox.state import load_credentials
-from aftershock.sandbox.topology import Topology
 
 pytestmark = pytest.mark.sandbox
 

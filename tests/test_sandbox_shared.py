@@ -17,11 +17,11 @@ import psycopg
 import pytest
 import redis
 
+from aftershock.config.topology import REGIONS, Topology
 from aftershock.sandbox import cache, haproxy, postgres
 from aftershock.sandbox.endpoints import connect
 from aftershock.sandbox.state import load_credentials
 from aftershock.sandbox.status import collect
-from aftershock.sandbox.topology import REGIONS, Topology
 
 pytestmark = pytest.mark.sandbox
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from aftershock.schedules import SCHEDULES, spawn_rate_for, users_at
+from aftershock.load.schedules import SCHEDULES, spawn_rate_for, users_at
 
 
 def curve(schedule: str, peak: int = 100, duration: float = 100.0) -> list[int]:

@@ -12,11 +12,11 @@ from typing import Any
 import httpx
 import pytest
 
+from aftershock.config.topology import Topology
 from aftershock.sandbox import haproxy, postgres
 from aftershock.sandbox.endpoints import connect
 from aftershock.sandbox.processes import is_alive
 from aftershock.sandbox.state import load_credentials, registry
-from aftershock.sandbox.topology import Topology
 from aftershock.targets.local import ledger
 from aftershock.targets.local.service import kill_shop, start_shop
 

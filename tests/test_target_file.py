@@ -9,7 +9,7 @@ import pytest
 import yaml
 from aws_stubs import EXAMPLE
 
-from aftershock.targets.target_file import TargetFileInvalid, load
+from aftershock.config.target_file import TargetFileInvalid, load
 
 
 def example() -> dict[str, Any]:

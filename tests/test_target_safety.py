@@ -13,8 +13,9 @@ import pytest
 import yaml
 from aws_stubs import EXAMPLE, configuration, fake, no_network, target
 
+from aftershock.config.target import FaultNotSupported
 from aftershock.faults.heal import heal_all
-from aftershock.faults.target import FaultNotSupported, run
+from aftershock.targets.dispatch import run
 from aftershock.targets.plan import Refused
 
 # The shared fixtures, imported so pytest finds them in this module.

@@ -24,10 +24,10 @@ from aws_stubs import (
     target,
 )
 
+from aftershock.config.target_file import TargetFile
 from aftershock.targets import remote
 from aftershock.targets.aws import FAULTS, UNDO
 from aftershock.targets.plan import Refused
-from aftershock.targets.target_file import TargetFile
 
 # The shared fixtures, imported so pytest finds them in this module.
 FIXTURES = (fake, no_network, target)

@@ -22,8 +22,8 @@ from aws_stubs import (
 )
 from chaoslib.exceptions import ActivityFailed
 
+from aftershock.config.target_file import TargetFile
 from aftershock.targets.aws import FAULTS, UNDO
-from aftershock.targets.target_file import TargetFile
 
 # The shared fixtures, imported so pytest finds them in this module.
 FIXTURES = (fake, no_network, target)

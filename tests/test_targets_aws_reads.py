@@ -26,10 +26,10 @@ from aws_stubs import (
     target,
 )
 
-from aftershock.sandbox.errors import SandboxError
-from aftershock.targets import remote, sql_reads
-from aftershock.targets.aws import OBSERVE
-from aftershock.targets.target_file import TargetFile, TargetFileInvalid, load
+from aftershock.config.target_file import TargetFile, TargetFileInvalid, load
+from aftershock.errors import SandboxError
+from aftershock.targets import remote
+from aftershock.targets.aws import OBSERVE, sql_reads
 
 # The shared fixtures, imported so pytest finds them in this module.
 FIXTURES = (fake, no_network, target)
@@ -89,10 +89,10 @@ def test_final_reads_without_database_sql_say_what_to_add(tmp_path: Path, fake: 
 
 
 def test_a_dry_run_that_would_fail_marks_the_experiment_unrunnable(tmp_path: Path) -> None:
-    from aftershock.targets import dryrun
+    from aftershock.runner import dry_run
     from aftershock.targets.drivers import EXPERIMENTS
 
-    [plan] = dryrun.plan_all([EXPERIMENTS / "baseline.json"], "aws", without_sql(tmp_path))
+    [plan] = dry_run.plan_all([EXPERIMENTS / "baseline.json"], "aws", without_sql(tmp_path))
     assert not plan.runnable
     assert any("needs SQL access" in reason for reason in plan.unsupported)
 
@@ -129,10 +129,10 @@ def test_a_bad_sql_section_names_the_field(tmp_path: Path, line: str, problem: s
 
 
 def test_the_dry_run_plans_every_experiment_but_replication_lag_as_runnable_on_aws() -> None:
-    from aftershock.targets import dryrun
+    from aftershock.runner import dry_run
     from aftershock.targets.drivers import EXPERIMENTS
 
-    plans = dryrun.plan_all(sorted(EXPERIMENTS.glob("*.json")), "aws", load(EXAMPLE))
+    plans = dry_run.plan_all(sorted(EXPERIMENTS.glob("*.json")), "aws", load(EXAMPLE))
     blocked = {plan.name: plan.unsupported for plan in plans if not plan.runnable}
     assert list(blocked) == ["replication-lag"]
     assert all("replication_replay" in reason for reason in blocked["replication-lag"])

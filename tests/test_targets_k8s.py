@@ -12,11 +12,11 @@ import pytest
 from aws_stubs import ENTRY, EXAMPLE, fake, no_network, target
 from kubernetes import client
 
+from aftershock.config.target_file import TargetFile
 from aftershock.targets import drivers
 from aftershock.targets.k8s import FAULTS, UNDO
 from aftershock.targets.k8s.faults import PolicyUnsafe
 from aftershock.targets.plan import Refused
-from aftershock.targets.target_file import TargetFile
 
 # The shared fixtures, imported so pytest finds them in this module.
 FIXTURES = (fake, no_network, target)

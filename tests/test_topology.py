@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from aftershock.sandbox.topology import SITES, InvalidName, Topology
+from aftershock.config.topology import SITES, InvalidName, Topology
 
 
 def test_every_kernel_name_carries_the_sandbox_name_and_fits_ifnamsiz() -> None:

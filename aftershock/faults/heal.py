@@ -6,7 +6,7 @@ from typing import Any
 
 from chaoslib.types import Configuration, Secrets
 
-from aftershock.faults.target import sandbox, target_name
+from aftershock.config.target import sandbox, target_name
 
 __all__ = ["heal_all"]
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from chaoslib.types import Configuration, Secrets
 
-from aftershock.faults.target import run
+from aftershock.targets.dispatch import run
 
 __all__ = ["crash_region", "isolate_region", "recover_region", "restore_region"]
 

@@ -14,15 +14,13 @@ import re
 from pathlib import Path
 from typing import Any
 
-from aftershock import checkers, history
-from aftershock.experiments import JOURNAL_FILE, verdict_summary
-from aftershock.lag_recorder import LAG_FILE
+from aftershock.controls.lag_recorder import LAG_FILE
+from aftershock.load import history
+from aftershock.load.timeline import error_budget, span_s, summarize
 from aftershock.report import score
-from aftershock.timeline import is_error
+from aftershock.runner.experiment import JOURNAL_FILE, verdict_summary
 
 LOAD_DIR = "load"
-SLO = 0.9999  # the platform's availability promise
-BUDGET_PERIOD_S = 30 * 24 * 3600.0  # the error budget is a 30-day one
 PROMISE_OF = {
     ("probes.orders", "integrity"): "orders",
     ("probes.recovery", "rto_seconds"): "rto",
@@ -277,37 +275,14 @@ def lag_figures(
 
 
 def traffic(timeline: list[dict[str, Any]]) -> dict[str, Any]:
-    """Requests, errors and p95 latency of the whole load run."""
-    if not timeline:
-        return {"requests": 0, "errors": 0, "error_rate": None, "p95_ms": None}
-    p95 = checkers.latency_percentile(timeline, 95)
-    errors = sum(1 for r in timeline if is_error(r))
+    """Requests, errors, error rate and p95 latency of the whole load run."""
+    stats = summarize(timeline, span_s(timeline))
+    rate = stats.error_rate
     return {
-        "requests": len(timeline),
-        "errors": errors,
-        "error_rate": round(errors / len(timeline), 4),
-        "p95_ms": p95.details.get("ms"),
-    }
-
-
-def error_budget(timeline: list[dict[str, Any]]) -> dict[str, Any]:
-    """Share of the 30-day error budget (at 99.99 %) the experiment's failed requests burned.
-
-    The failed share of requests times the run's length is the outage it
-    equals; the 30-day budget at 99.99 % is 259.2 s of it.
-    """
-    times = [float(r["t"]) for r in timeline]
-    if len(times) < 2:
-        return {"used": None, "slo": SLO, "reason": "too few requests to measure"}
-    span = max(times) - min(times)
-    errors = sum(1 for r in timeline if is_error(r))
-    equivalent = errors / len(timeline) * span
-    budget = BUDGET_PERIOD_S * (1 - SLO)
-    return {
-        "used": round(equivalent / budget, 5),
-        "outage_equivalent_s": round(equivalent, 2),
-        "budget_s": round(budget, 1),
-        "slo": SLO,
+        "requests": stats.requests,
+        "errors": stats.errors,
+        "error_rate": None if rate is None else round(rate, 4),
+        "p95_ms": stats.p95_ms,
     }
 
 

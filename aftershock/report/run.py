@@ -14,10 +14,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from aftershock import history
-from aftershock.experiments import JOURNAL_FILE
-from aftershock.lag_recorder import LAG_FILE
+from aftershock.controls.lag_recorder import LAG_FILE
+from aftershock.load import history
 from aftershock.report import figures, markdown, page, plots, score
+from aftershock.runner.experiment import JOURNAL_FILE
 
 HTML_FILE = "report.html"
 MARKDOWN_FILE = "summary.md"

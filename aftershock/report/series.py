@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from aftershock import checkers
-from aftershock.timeline import is_error
+from aftershock.load.timeline import is_answered, is_error, percentile_ms
 
 NO_ANSWER = "no answer"
 BUCKET_S = 1.0
@@ -85,8 +84,8 @@ def p95_latency(timeline: list[dict[str, Any]], origin: float) -> list[Series]:
     """p95 latency (nearest rank) of answered requests per second, by customer geo."""
 
     def p95(records: list[dict[str, Any]]) -> tuple[float | None, str]:
-        found = checkers.latency_percentile(records, 95)
-        return found.details.get("ms"), f"{found.details.get('requests', 0)} answered"
+        answered = sum(1 for r in records if is_answered(r))
+        return percentile_ms(records, 95), f"{answered} answered"
 
     return _per_geo(timeline, origin, p95)
 

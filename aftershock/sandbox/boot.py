@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from aftershock.config.topology import REGIONS, SITES, Topology
 from aftershock.sandbox import cache, etcd, haproxy, network, postgres, shops
 from aftershock.sandbox.credentials import write_private
 from aftershock.sandbox.endpoints import connect, pgpass_text, writable
@@ -15,7 +16,6 @@ from aftershock.sandbox.processes import DaemonSpec, spawn
 from aftershock.sandbox.readiness import wait_until
 from aftershock.sandbox.shop import schema
 from aftershock.sandbox.state import Report, load_credentials, registry
-from aftershock.sandbox.topology import REGIONS, SITES, Topology
 
 BOOT_TIMEOUT = 60.0
 

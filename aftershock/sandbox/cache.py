@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import redis
 
+from aftershock.config.topology import REDIS_PORT, REGIONS, Topology
 from aftershock.sandbox.credentials import Credentials, private_dir, write_private
 from aftershock.sandbox.processes import DaemonSpec
-from aftershock.sandbox.topology import REDIS_PORT, REGIONS, Topology
 
 REDIS_USER = "redis"
 

@@ -6,8 +6,7 @@ from typing import Any
 
 import psycopg
 
-from aftershock.sandbox.credentials import Credentials
-from aftershock.sandbox.topology import (
+from aftershock.config.topology import (
     EDGE_PG_READ_PORTS,
     EDGE_PG_WRITE_PORT,
     EDGE_STATS_PORT,
@@ -16,6 +15,7 @@ from aftershock.sandbox.topology import (
     REGIONS,
     Topology,
 )
+from aftershock.sandbox.credentials import Credentials
 
 
 def postgres_endpoints(topology: Topology) -> dict[str, tuple[str, int]]:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from aftershock.config.topology import SITES, Topology
 from aftershock.sandbox.credentials import private_dir
 from aftershock.sandbox.http import get
 from aftershock.sandbox.processes import DaemonSpec
-from aftershock.sandbox.topology import SITES, Topology
 
 ETCD_USER = "etcd"
 

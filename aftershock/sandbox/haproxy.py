@@ -14,8 +14,7 @@ import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from aftershock.sandbox.processes import DaemonSpec
-from aftershock.sandbox.topology import (
+from aftershock.config.topology import (
     EDGE_HTTP_PORT,
     EDGE_HTTP_REGION_PORTS,
     EDGE_PG_READ_PORTS,
@@ -27,6 +26,7 @@ from aftershock.sandbox.topology import (
     SHOP_PORT,
     Topology,
 )
+from aftershock.sandbox.processes import DaemonSpec
 
 HAPROXY_BIN = "haproxy"
 

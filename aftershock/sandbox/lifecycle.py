@@ -8,14 +8,14 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from aftershock.config.topology import NAME_PATTERN, Topology
+from aftershock.errors import SandboxError
 from aftershock.sandbox import network, preflight
 from aftershock.sandbox.boot import boot
 from aftershock.sandbox.endpoints import describe
-from aftershock.sandbox.errors import SandboxError
 from aftershock.sandbox.options import SandboxOptions
 from aftershock.sandbox.processes import Running, is_alive, kill_pids, pids_with_argument, stop
 from aftershock.sandbox.state import Report, info_path, quiet, registry
-from aftershock.sandbox.topology import NAME_PATTERN, Topology
 
 
 def up(topology: Topology, options: SandboxOptions | None = None, report: Report = quiet) -> dict:

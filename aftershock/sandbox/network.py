@@ -13,9 +13,9 @@ import shutil
 import time
 from pathlib import Path
 
-from aftershock.sandbox.errors import SandboxError
+from aftershock.config.topology import SITES, Topology
+from aftershock.errors import SandboxError
 from aftershock.sandbox.shell import run
-from aftershock.sandbox.topology import SITES, Topology
 
 
 class AddressInUse(SandboxError):

@@ -6,8 +6,8 @@ deleting that table, which is idempotent and leaves other faults alone.
 
 from __future__ import annotations
 
+from aftershock.config.topology import Topology
 from aftershock.sandbox.shell import CommandFailed, run
-from aftershock.sandbox.topology import Topology
 
 ISOLATE_TABLE = "aftershock_isolate"
 

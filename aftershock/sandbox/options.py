@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from aftershock.sandbox.errors import SandboxError
+from aftershock.errors import SandboxError
 from aftershock.sandbox.haproxy import EDGE_PRESETS, EdgeChecks
 from aftershock.sandbox.postgres import REPLICATION_MODES
 from aftershock.sandbox.shop.config import READINESS_POLICIES

@@ -31,17 +31,17 @@ from typing import Any
 
 import yaml
 
-from aftershock.sandbox.credentials import Credentials, private_dir, write_private
-from aftershock.sandbox.errors import SandboxError
-from aftershock.sandbox.http import get
-from aftershock.sandbox.processes import DaemonSpec
-from aftershock.sandbox.topology import (
+from aftershock.config.topology import (
     PATRONI_PORT,
     PG_PORT,
     REGIONS,
     SITES,
     Topology,
 )
+from aftershock.errors import SandboxError
+from aftershock.sandbox.credentials import Credentials, private_dir, write_private
+from aftershock.sandbox.http import get
+from aftershock.sandbox.processes import DaemonSpec
 
 PG_USER = "postgres"
 PG_BIN_DIR = Path("/usr/lib/postgresql/15/bin")

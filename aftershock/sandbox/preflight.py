@@ -8,7 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from aftershock.sandbox.errors import PreflightError
+from aftershock.errors import PreflightError
 from aftershock.sandbox.postgres import PG_BIN_DIR, SHARED_PATRONI, patroni_bin
 
 CAP_NET_ADMIN = 12

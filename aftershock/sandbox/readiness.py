@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from aftershock.sandbox.errors import ComponentFailed
+from aftershock.errors import ComponentFailed
 from aftershock.sandbox.processes import log_tail
 
 

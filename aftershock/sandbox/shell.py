@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Sequence
 
-from aftershock.sandbox.errors import SandboxError
+from aftershock.errors import SandboxError
 
 
 class CommandFailed(SandboxError):

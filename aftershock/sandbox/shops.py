@@ -5,12 +5,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from aftershock.config.topology import PG_PORT, REDIS_PORT, REGIONS, SHOP_PORT, Topology
 from aftershock.sandbox.credentials import Credentials, write_private
 from aftershock.sandbox.http import get
 from aftershock.sandbox.processes import DaemonSpec
 from aftershock.sandbox.shop.config import ShopConfig
 from aftershock.sandbox.shop.schema import DATABASE, ROLE
-from aftershock.sandbox.topology import PG_PORT, REDIS_PORT, REGIONS, SHOP_PORT, Topology
 
 UNPRIVILEGED_USER = "nobody"
 

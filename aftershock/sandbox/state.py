@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from aftershock.config.topology import Topology
+from aftershock.errors import SandboxError
 from aftershock.sandbox.credentials import Credentials, load_or_create
-from aftershock.sandbox.errors import SandboxError
 from aftershock.sandbox.processes import Registry
-from aftershock.sandbox.topology import Topology
 
 Report = Callable[[str, str], None]
 """Progress callback: (component, message)."""

@@ -10,11 +10,7 @@ from typing import Any
 
 import psycopg
 
-from aftershock.sandbox import cache, etcd, haproxy, postgres
-from aftershock.sandbox.credentials import Credentials
-from aftershock.sandbox.endpoints import connect, postgres_endpoints
-from aftershock.sandbox.http import get
-from aftershock.sandbox.topology import (
+from aftershock.config.topology import (
     EDGE_HTTP_REGION_PORTS,
     PG_PORT,
     REDIS_PORT,
@@ -23,6 +19,10 @@ from aftershock.sandbox.topology import (
     SITES,
     Topology,
 )
+from aftershock.sandbox import cache, etcd, haproxy, postgres
+from aftershock.sandbox.credentials import Credentials
+from aftershock.sandbox.endpoints import connect, postgres_endpoints
+from aftershock.sandbox.http import get
 
 
 @dataclass(frozen=True)

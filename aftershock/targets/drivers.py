@@ -1,4 +1,4 @@
-"""The `aws` and `k8s` drivers behind `aftershock.faults.target`: context, safety, dispatch.
+"""The `aws` and `k8s` drivers behind `aftershock.config.target`: context, safety, dispatch.
 
 Every fault and probe builds a fresh `Context` from the experiment's
 configuration (no module state): the target file
@@ -17,9 +17,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from aftershock.faults.ledger import Ledger
-from aftershock.sandbox.errors import SandboxError
-from aftershock.sandbox.topology import DEFAULT_NAME, DEFAULT_STATE_ROOT, Topology
+from aftershock.config.target_file import TargetFile, load
+from aftershock.config.topology import DEFAULT_NAME, DEFAULT_STATE_ROOT, Topology
+from aftershock.errors import SandboxError
 from aftershock.targets import remote
 from aftershock.targets.aws.calls import AwsCaller, ClientFactory, chaosaws_factory
 from aftershock.targets.aws.safety import (
@@ -32,8 +32,8 @@ from aftershock.targets.aws.safety import (
 from aftershock.targets.aws.world import World
 from aftershock.targets.k8s.calls import ApiFactory, KubeCaller
 from aftershock.targets.k8s.world import KubeWorld
+from aftershock.targets.ledger import Ledger
 from aftershock.targets.plan import CallLog
-from aftershock.targets.target_file import TargetFile, load
 
 REMOTE = ("aws", "k8s")
 EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
@@ -134,7 +134,7 @@ def run_fault(
     kind: str, fault: str, configuration: dict[str, Any] | None, **params: Any
 ) -> dict[str, Any]:
     """Carry out `fault` on the remote target: refusals first, then the driver."""
-    from aftershock.faults.target import FaultNotSupported
+    from aftershock.config.target import FaultNotSupported
 
     reason = unsupported(kind, fault)
     if reason is not None:
@@ -156,12 +156,27 @@ def observe(
     kind: str, probe: str, configuration: dict[str, Any] | None, **params: Any
 ) -> dict[str, Any]:
     """Run the read-only observation behind `probe` on the remote target."""
-    from aftershock.faults.target import FaultNotSupported
+    from aftershock.config.target import FaultNotSupported
 
-    found = driver(kind).OBSERVE.get(probe)
+    found = observation(kind, probe)
     if found is None:
         raise FaultNotSupported(probe_refusal(kind, probe))
     return found(build(configuration, kind), **params)
+
+
+def observation(kind: str, probe: str) -> Callable[..., dict[str, Any]] | None:
+    """The function behind `probe` on `kind`, None when it has none.
+
+    The final reads over SQL (`aws.sql_reads`: the orders and stock tables
+    of `database.sql`) serve every remote target: the k8s target's shops
+    write to the same Aurora database.
+    """
+    found = driver(kind).OBSERVE.get(probe)
+    if found is None and probe in ("integrity", "no_oversell"):
+        from aftershock.targets.aws import sql_reads
+
+        found = getattr(sql_reads, probe)
+    return found
 
 
 PROBE_REASONS = {

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from aftershock.sandbox.errors import SandboxError
+from aftershock.errors import SandboxError
 
 
 class Refused(SandboxError):

@@ -21,11 +21,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aftershock.faults.ledger import Entry, Event, Ledger
-from aftershock.sandbox.errors import SandboxError
+from aftershock.config.target_file import TargetFile
+from aftershock.errors import SandboxError
 from aftershock.sandbox.http import get
+from aftershock.targets.ledger import Entry, Event, Ledger
 from aftershock.targets.plan import Call, CallLog
-from aftershock.targets.target_file import TargetFile
 
 TOUCHED = "touched"
 READY_TIMEOUT = 2.0  # seconds an endpoint gets to answer its readiness check

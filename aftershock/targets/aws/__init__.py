@@ -14,8 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from aftershock.targets import sql_reads
-from aftershock.targets.aws import cache, database, observe
+from aftershock.targets.aws import cache, database, observe, sql_reads
 from aftershock.targets.aws import region as isolation
 from aftershock.targets.k8s import faults as pods
 from aftershock.targets.remote import Context, find, forget, record, result

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aftershock.sandbox.errors import SandboxError
+from aftershock.errors import SandboxError
 from aftershock.targets.remote import Context, act_or_forget, find, forget, record, result
 
 CHANGE_TIMEOUT = 1800.0  # seconds: a global switchover takes minutes; a region rejoining, more

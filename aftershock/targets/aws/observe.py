@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aftershock.sandbox.errors import SandboxError
+from aftershock.errors import SandboxError
 from aftershock.targets.aws.database import describe_cluster, global_cluster, writer_cluster
 from aftershock.targets.remote import Context, endpoint_readiness
 

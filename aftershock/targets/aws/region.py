@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aftershock.sandbox.errors import SandboxError
+from aftershock.errors import SandboxError
 from aftershock.targets.remote import Context, act_or_forget, find, forget, record, result
 
 ENTRY_TAG = "aftershock-entry"

@@ -22,8 +22,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from aftershock.config.target_file import TargetFile
 from aftershock.targets.plan import Refused
-from aftershock.targets.target_file import TargetFile
 
 ALLOW_KEY = "aftershock_allow_destructive"
 

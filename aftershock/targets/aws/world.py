@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aftershock.targets.target_file import TargetFile
+from aftershock.config.target_file import TargetFile
 
 
 class World:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from aftershock.targets import sql_reads
 from aftershock.targets.k8s import faults
 from aftershock.targets.remote import Context, endpoint_readiness
 
@@ -90,7 +89,6 @@ def region_ready(ctx: Context, region: str) -> dict[str, Any]:
 
 OBSERVE: dict[str, Callable[..., dict[str, Any]]] = {
     "region_ready": region_ready,
-    "integrity": sql_reads.integrity,
-    "no_oversell": sql_reads.no_oversell,
 }
-"""The probes this target answers, by probe function name."""
+"""The probes this target answers, by probe function name; the final reads over SQL are
+shared with the aws target (`drivers.observation`)."""

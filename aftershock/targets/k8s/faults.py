@@ -20,10 +20,10 @@ from typing import Any
 
 from kubernetes.client import ApiException
 
-from aftershock.sandbox.errors import SandboxError
+from aftershock.config.target_file import Eks
+from aftershock.errors import SandboxError
 from aftershock.targets.k8s import manifests
 from aftershock.targets.remote import Context, act_or_forget, find, forget, record, result
-from aftershock.targets.target_file import Eks
 
 READY_TIMEOUT = 600.0
 POLL = 5.0

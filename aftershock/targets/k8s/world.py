@@ -11,7 +11,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from aftershock.targets.target_file import TargetFile
+from aftershock.config.target_file import TargetFile
 
 
 def _deployment(name: str, replicas: Any) -> SimpleNamespace:

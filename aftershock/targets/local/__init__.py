@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from aftershock.sandbox.errors import SandboxError
-from aftershock.sandbox.topology import Topology
+from aftershock.config.topology import Topology
+from aftershock.errors import SandboxError
 from aftershock.targets.local import cache, database, network, region, service
 from aftershock.targets.local.common import FaultConflict, FaultUnavailable, ledger
 

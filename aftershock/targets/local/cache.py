@@ -7,10 +7,10 @@ from typing import Any
 
 import redis
 
+from aftershock.config.topology import REGIONS, Topology
+from aftershock.errors import SandboxError
 from aftershock.sandbox import cache
-from aftershock.sandbox.errors import SandboxError
 from aftershock.sandbox.state import load_credentials
-from aftershock.sandbox.topology import REGIONS, Topology
 from aftershock.targets.local.common import (
     check_choice,
     forget,

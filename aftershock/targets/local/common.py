@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from aftershock.faults.ledger import Entry, Ledger
-from aftershock.sandbox.errors import SandboxError
+from aftershock.config.topology import Topology
+from aftershock.errors import SandboxError
 from aftershock.sandbox.processes import is_alive, kill_pids, respawn
 from aftershock.sandbox.readiness import wait_until
 from aftershock.sandbox.state import registry
-from aftershock.sandbox.topology import Topology
+from aftershock.targets.ledger import Entry, Ledger
 
 START_TIMEOUT = 60.0
 

@@ -10,12 +10,12 @@ from typing import Any
 
 import psycopg
 
+from aftershock.config.topology import REGIONS, Topology
+from aftershock.errors import SandboxError
 from aftershock.sandbox import postgres
 from aftershock.sandbox.endpoints import connect_node
-from aftershock.sandbox.errors import SandboxError
 from aftershock.sandbox.processes import kill_pids, stop
 from aftershock.sandbox.state import load_credentials, registry
-from aftershock.sandbox.topology import REGIONS, Topology
 from aftershock.targets.local.common import check_choice, forget, record, start_daemon
 
 LEADER_CHANGE_TIMEOUT = 60.0

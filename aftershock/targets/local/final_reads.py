@@ -7,11 +7,11 @@ the next failover, not just data the leader happens to hold.
 
 from __future__ import annotations
 
-from aftershock import checkers, final_read
-from aftershock.evidence import Run
+from aftershock.check import checkers, final_read
+from aftershock.config.topology import Topology
+from aftershock.load.runs import Run
 from aftershock.sandbox.endpoints import connect
 from aftershock.sandbox.state import load_credentials
-from aftershock.sandbox.topology import Topology
 from aftershock.targets.local.observe import replication_lag
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from aftershock.config.topology import HOST_OCTET, SITES, Topology
+from aftershock.errors import SandboxError
 from aftershock.sandbox import nft
-from aftershock.sandbox.errors import SandboxError
 from aftershock.sandbox.shell import CommandFailed, run
-from aftershock.sandbox.topology import HOST_OCTET, SITES, Topology
 from aftershock.targets.local.common import (
     FaultUnavailable,
     act_or_forget,

@@ -10,12 +10,12 @@ from typing import Any
 
 import psycopg
 
+from aftershock.config.topology import REGIONS, Topology
 from aftershock.sandbox import postgres
 from aftershock.sandbox.endpoints import connect, connect_node
 from aftershock.sandbox.haproxy import server_states
 from aftershock.sandbox.http import get
 from aftershock.sandbox.state import load_credentials
-from aftershock.sandbox.topology import REGIONS, Topology
 from aftershock.targets.local.common import check_choice
 
 HEARTBEAT = """

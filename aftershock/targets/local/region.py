@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from aftershock.config.topology import SITES, Topology
 from aftershock.sandbox import cache, etcd, nft, postgres, shops
 from aftershock.sandbox.network import namespace_pids
 from aftershock.sandbox.processes import kill_pids
 from aftershock.sandbox.state import load_credentials, registry
-from aftershock.sandbox.topology import SITES, Topology
 from aftershock.targets.local.common import check_choice, forget, record, start_daemon
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from aftershock.config.topology import REGIONS, Topology
 from aftershock.sandbox import shops
-from aftershock.sandbox.topology import REGIONS, Topology
 from aftershock.targets.local.common import check_choice, forget, kill_daemon, start_daemon
 
 

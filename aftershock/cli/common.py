@@ -13,9 +13,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from aftershock.sandbox.errors import ComponentFailed, SandboxError
+from aftershock.config.topology import Topology
+from aftershock.errors import ComponentFailed, SandboxError
 from aftershock.sandbox.state import require_up
-from aftershock.sandbox.topology import Topology
 
 NameOption = Annotated[
     str, typer.Option("--name", "-n", envvar="AFTERSHOCK_SANDBOX", help="Sandbox name (1-8 chars).")

@@ -13,21 +13,23 @@ import typer
 from rich.live import Live
 from rich.text import Text
 
-from aftershock import history, task_mix
-from aftershock.cli_common import NameOption, StateRootOption, interrupt, operator_errors, out
-from aftershock.load import (
+from aftershock.cli.common import NameOption, StateRootOption, interrupt, operator_errors, out
+from aftershock.config.topology import DEFAULT_NAME, DEFAULT_STATE_ROOT, Topology
+from aftershock.load import timeline
+from aftershock.load.runner import (
     LoadError,
     LoadSettings,
     default_run_dir,
+    history,
     launch,
     registry_path,
     running,
     sandbox_host,
     stop,
     summarize,
+    task_mix,
 )
-from aftershock.sandbox.topology import DEFAULT_NAME, DEFAULT_STATE_ROOT, Topology
-from aftershock.timeline import Tail, window
+from aftershock.load.timeline import Tail
 
 TICK = 1.0  # seconds between live-line updates
 PLAIN_EVERY = 5  # ticks between lines when the output is not a terminal
@@ -108,21 +110,25 @@ def _watch(settings: LoadSettings, finished: object) -> None:
         while finished() is None:  # type: ignore[operator]
             time.sleep(TICK)
             now = time.monotonic()
-            stats = window(requests.new_records(), now - last)
+            stats = timeline.summarize(requests.new_records(), now - last)
             last, tick = now, tick + 1
             for record in operations.new_records():
                 if record.get("type") in outcomes:
                     outcomes[record["type"]] += 1
-            p95 = f"{stats.p95_ms:.0f} ms" if stats.p95_ms is not None else "-"
-            line = (
-                f"{now - began:5.0f}s  {stats.rps:7.1f} req/s  errors {stats.error_share:6.1%}"
-                f"  p95 {p95:>7}  checkouts ok {outcomes['ok']} fail {outcomes['fail']}"
-                f" info {outcomes['info']}"
+            line = f"{now - began:5.0f}s  {live_line(stats)}  " + (
+                f"checkouts ok {outcomes['ok']} fail {outcomes['fail']} info {outcomes['info']}"
             )
             if console.is_terminal:
                 live.update(Text(line), refresh=True)
             elif tick % PLAIN_EVERY == 0:
                 console.print(line)
+
+
+def live_line(stats: timeline.Traffic) -> str:
+    """Rate, error rate and p95 of one tick's requests, as the live line shows them."""
+    errors = f"{stats.error_rate:6.1%}" if stats.error_rate is not None else "     -"
+    p95 = f"{stats.p95_ms:.0f} ms" if stats.p95_ms is not None else "-"
+    return f"{stats.rps:7.1f} req/s  errors {errors}  p95 {p95:>7}"
 
 
 def _report(run_dir: Path) -> None:

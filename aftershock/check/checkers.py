@@ -14,9 +14,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from aftershock import history
-from aftershock.reconcile import Reconciliation
-from aftershock.timeline import is_error
+from aftershock.load import history
+from aftershock.load.timeline import is_error, percentile_ms
 
 Validity = bool | Literal["unknown"]
 UNKNOWN: Literal["unknown"] = "unknown"
@@ -34,18 +33,6 @@ class Result:
 
     def as_dict(self) -> dict[str, Any]:
         return {"checker": self.checker, "valid": self.valid, "reason": self.reason, **self.details}
-
-
-def compose(results: Iterable[Result]) -> Validity:
-    """The verdict of several checkers: false beats unknown beats true; none is unknown."""
-    verdicts = [r.valid for r in results]
-    if not verdicts:
-        return UNKNOWN
-    if any(v is False for v in verdicts):
-        return False
-    if any(v == UNKNOWN for v in verdicts):
-        return UNKNOWN
-    return True
 
 
 def checked(name: str, checker: Callable[..., Result], *args: Any, **kwargs: Any) -> Result:
@@ -81,36 +68,20 @@ def order_integrity(
         duplicated = [k for k, ids in held.items() if len(ids) > 1]
         return lost, duplicated, {k for k in held if k not in told_ok}
 
-    return _judge_orders(records, torn, compare)
+    return judge_orders(records, torn, compare)
 
 
-def order_integrity_reconciled(
-    records: list[dict[str, Any]], reconciliation: Reconciliation, torn: int = 0
-) -> Result:
-    """`order_integrity` when the database took the set differences (`aftershock.reconcile`).
-
-    The reconciliation must have been made from this history's acknowledged
-    orders; when the counts disagree the verdict is unknown.
-    """
-
-    def compare(told_ok: dict[str, int]) -> tuple[list[str], list[str], set[str]]:
-        if reconciliation.acknowledged != len(told_ok):
-            raise ValueError(
-                f"the reconciliation holds {reconciliation.acknowledged} acknowledged orders, "
-                f"the history {len(told_ok)}: they were not made from one another"
-            )
-        present = {key for key, _ in reconciliation.unacknowledged}
-        return list(reconciliation.lost), list(reconciliation.duplicated), present
-
-    return checked("order_integrity", _judge_orders, records, torn, compare)
-
-
-def _judge_orders(
+def judge_orders(
     records: list[dict[str, Any]],
     torn: int,
     compare: Callable[[dict[str, int]], tuple[list[str], list[str], set[str]]],
 ) -> Result:
-    """Categories and verdict; `compare` gives lost, duplicated and present unacknowledged keys."""
+    """Categories and verdict; `compare` gives lost, duplicated and present unacknowledged keys.
+
+    `compare` gets the acknowledged orders (key -> order id) and says which
+    are lost, which keys are duplicated, and which keys the final read holds
+    that were not acknowledged: from a list in memory (`order_integrity`) or
+    from the database's own set differences (`final_read.judge_reconciled`)."""
     name = "order_integrity"
     shape = history.operations(records)
     if shape.problems or torn:
@@ -299,26 +270,6 @@ def _window_state(total: int, errors: int, threshold: float, least: int) -> str:
     return "good" if 1 - errors / total >= threshold else "bad"
 
 
-def availability(timeline: list[dict[str, Any]], slo: float = 0.9999) -> Result:
-    """Share of requests the platform answered (no 5xx, no silence), and the SLO verdict."""
-    if not timeline:
-        return Result("availability", UNKNOWN, reason="no requests")
-    errors = sum(1 for r in timeline if is_error(r))
-    share = 1 - errors / len(timeline)
-    details = {"requests": len(timeline), "errors": errors, "availability": share, "slo": slo}
-    return Result("availability", share >= slo, details, f"{share:.4%} against {slo:.2%}")
-
-
-def error_budget_used(timeline: list[dict[str, Any]], slo: float = 0.9999) -> Result:
-    """Fraction of the SLO's error budget this timeline spent (1.0 = all of it)."""
-    if not timeline or not 0 < slo < 1:
-        return Result("error_budget_used", UNKNOWN, reason="no requests, or an SLO not in (0, 1)")
-    errors = sum(1 for r in timeline if is_error(r))
-    used = (errors / len(timeline)) / (1 - slo)
-    details = {"requests": len(timeline), "errors": errors, "used": used, "slo": slo}
-    return Result("error_budget_used", used <= 1.0, details, f"{used:.1%} of the budget used")
-
-
 def traffic_split(
     timeline: list[dict[str, Any]],
     expected: dict[str, float] | None = None,
@@ -344,20 +295,17 @@ def traffic_split(
 
 
 def latency_percentile(
-    timeline: list[dict[str, Any]],
-    p: float,
-    limit_ms: float | None = None,
-    answered_only: bool = True,
+    timeline: list[dict[str, Any]], p: float, limit_ms: float | None = None
 ) -> Result:
-    """The `p`th percentile latency (nearest rank), optionally against `limit_ms`."""
-    if not 0 < p <= 100:
-        raise ValueError(f"p must be in (0, 100], not {p}")
-    rows = [r for r in timeline if not (answered_only and int(r.get("status") or 0) == 0)]
-    if not rows:
+    """The `p`th percentile latency of answered requests (`traffic.percentile_ms`).
+
+    Optionally judged against `limit_ms`; unknown with no answered request.
+    """
+    value = percentile_ms(timeline, p)
+    if value is None:
         return Result("latency_percentile", UNKNOWN, reason="no answered requests")
-    ordered = sorted(float(r["ms"]) for r in rows)
-    value = ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
-    details = {"p": p, "ms": value, "requests": len(ordered)}
+    answered = sum(1 for r in timeline if int(r.get("status") or 0) != 0)
+    details = {"p": p, "ms": value, "requests": answered}
     if limit_ms is None:
         return Result("latency_percentile", True, details, f"p{p:g} = {value:.1f} ms")
     return Result(

@@ -10,10 +10,10 @@ from typing import Annotated, Any
 
 import typer
 
-from aftershock.cli_common import NameOption, err
-from aftershock.faults.target import TARGETS
+from aftershock.cli.common import NameOption, err
+from aftershock.config.target import TARGETS
 
-EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
+EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
 
 
 def gameday(
@@ -98,9 +98,9 @@ def remote_preflight(
 
     With --dry-run, print the plan and exit 0 instead of running anything.
     """
-    from aftershock.sandbox.errors import SandboxError
+    from aftershock.config.target_file import load
+    from aftershock.errors import SandboxError
     from aftershock.targets.aws.safety import check_allowlist, require_credentials
-    from aftershock.targets.target_file import load
 
     try:
         if target_file is None or target_file.suffix not in (".yaml", ".yml"):
@@ -127,10 +127,10 @@ def remote_preflight(
 
 def print_plan(target: str, described: Any, select: str) -> None:
     """Every experiment's plan (only those whose name contains `select`, when given)."""
-    from aftershock.targets import dryrun
+    from aftershock.runner import dry_run
 
     paths = [p for p in sorted(EXPERIMENTS.glob("*.json")) if select in p.stem]
     if not paths:
         err().print(f"[bold red]error:[/] no experiment in {EXPERIMENTS} matches -k {select!r}")
         raise typer.Exit(2)
-    print(dryrun.render(dryrun.plan_all(paths, target, described), target, described))
+    print(dry_run.render(dry_run.plan_all(paths, target, described), target, described))

@@ -19,3 +19,7 @@ class ComponentFailed(SandboxError):
         self.reason = reason
         self.log_tail = log_tail
         super().__init__(f"{component}: {reason}")
+
+
+class EvidenceMissing(SandboxError):
+    """The evidence a probe needs is not on disk (no load ran, no fault was injected)."""

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from aftershock import FAULT_MODULES
-from aftershock.lag_recorder import sampling_interval
+from aftershock.config.target_file import TargetFile
+from aftershock.controls.lag_recorder import sampling_interval
 from aftershock.targets import drivers, remote
-from aftershock.targets.target_file import TargetFile
 
 LOCAL_EVIDENCE = {
     ("probes.traffic", "error_rate"),
@@ -106,7 +106,7 @@ def _details(
     args: dict[str, Any],
     name: str,
 ) -> Iterator[str]:
-    if module == "aftershock.load":
+    if module == "aftershock.load.actions":
         if func == "start_load":
             yield (
                 f"Locust subprocess: {args.get('users', 20)} users for "
@@ -121,8 +121,9 @@ def _details(
     if (module, func) in LOCAL_EVIDENCE:
         yield "reads the load's timeline and the fault journal on local disk (no AWS call)"
         return
-    if func in REMOTE_PROBES.get(module, ()) and func in drivers.driver(kind).OBSERVE:
-        yield from _run(ctx, lambda: drivers.driver(kind).OBSERVE[func](ctx, **args), plan, name)
+    observe = drivers.observation(kind, func) if func in REMOTE_PROBES.get(module, ()) else None
+    if observe is not None:
+        yield from _run(ctx, lambda: observe(ctx, **args), plan, name)
         return
     reason = drivers.probe_refusal(kind, func)
     plan.unsupported.append(f"{name}: {reason}")
@@ -170,19 +171,19 @@ def _run(
 def _control(plan: ExperimentPlan, ctx: remote.Context, kind: str, control: dict[str, Any]) -> None:
     module = control.get("provider", {}).get("module", "")
     arguments = control.get("provider", {}).get("arguments") or {}
-    if module == "aftershock.lag_recorder":
+    if module == "aftershock.controls.lag_recorder":
         every = sampling_interval({"aftershock_target": kind}, arguments.get("every_s", 1.0))
         plan.lines.append(
             f"control {control.get('name')}: samples probes.replication.lag_seconds "
             f"every {every} s for the whole experiment, each sample:"
         )
-        observe = drivers.driver(kind).OBSERVE.get("lag_seconds")
+        observe = drivers.observation(kind, "lag_seconds")
         if observe is None:  # the control writes each refusal down; it never fails the run
             refusal = drivers.probe_refusal(kind, "lag_seconds")
             plan.lines.append(f"      records the refusal in each sample: {refusal}")
         else:
             plan.lines.extend(f"      {line}" for line in _run(ctx, lambda: observe(ctx)))
-    elif module == "aftershock.safeguard":
+    elif module == "aftershock.controls.safeguard":
         plan.lines.append(
             f"control {control.get('name')}: watches the load's error rate "
             f"({json.dumps(arguments)}) on local disk (no AWS call)"

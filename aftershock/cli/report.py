@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from aftershock.cli_common import err, operator_errors, out
+from aftershock.cli.common import err, operator_errors, out
 
 
 def report(

@@ -12,7 +12,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from aftershock.sandbox.errors import SandboxError
+from aftershock.errors import SandboxError
 
 SITES = ("taiwan", "tokyo", "witness")
 """Every site: two regions that serve traffic and a witness that only holds quorum."""

@@ -4,7 +4,7 @@ The harness never imports locust (it monkey-patches the whole process with
 gevent): Locust runs as `python -m locust` in its own session, and what it
 leaves in the run directory (history, timeline, log, CSV stats) is read back
 from disk. A registry file in the state root names the running Locust by
-PID and start time, so `stop_load` finds it from any process, also after the
+PID and start time, so a stop finds it from any process, also after the
 one that started it was killed.
 """
 
@@ -23,20 +23,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from chaoslib.types import Configuration, Secrets
-
-from aftershock import history, task_mix
-from aftershock.faults.target import sandbox
-from aftershock.sandbox.errors import SandboxError
+from aftershock.config.topology import Topology
+from aftershock.errors import EvidenceMissing, SandboxError
+from aftershock.load import history, task_mix, timeline
+from aftershock.load.runs import Run
+from aftershock.load.schedules import SCHEDULES
 from aftershock.sandbox.processes import is_alive, start_time
 from aftershock.sandbox.state import info_path, require_up
-from aftershock.sandbox.topology import Topology
-from aftershock.schedules import SCHEDULES
-from aftershock.timeline import window
 
-__all__ = ["start_load", "stop_load"]
-
-LOCUSTFILE = Path(__file__).resolve().parents[1] / "loadtests" / "locustfile.py"
+LOCUSTFILE = Path(__file__).resolve().parents[2] / "loadtests" / "locustfile.py"
 SHAPES = ("none", *SCHEDULES)
 STOP_GRACE = 15.0  # seconds Locust gets to stop its users and write its files
 LOG_FILE = "locust.log"
@@ -200,9 +195,7 @@ def summarize(run_dir: Path) -> dict[str, Any]:
     found = history.read(run_dir / history.HISTORY_FILE)
     shape = history.operations(found.records)
     requests = history.read(run_dir / history.TIMELINE_FILE).records
-    times = [float(r["t"]) for r in requests if "t" in r]
-    span = (max(times) - min(times)) if len(times) > 1 else 0.0
-    stats = window(requests, span)
+    stats = timeline.summarize(requests, timeline.span_s(requests))
     return {
         "run_dir": str(run_dir),
         "operations": len(shape.operations),
@@ -214,6 +207,7 @@ def summarize(run_dir: Path) -> dict[str, Any]:
         "torn_lines": found.torn,
         "requests": stats.requests,
         "errors": stats.errors,
+        "error_rate": stats.error_rate,
         "rps": round(stats.rps, 1),
         "p95_ms": stats.p95_ms,
     }
@@ -225,65 +219,23 @@ def sandbox_host(topology: Topology) -> tuple[str, int]:
     return topology.edge_url, int(info.get("options", {}).get("products", 1000))
 
 
-# Chaos Toolkit activities ---------------------------------------------------
-
-
-def start_load(
-    users: int = 20,
-    spawn_rate: float = 10.0,
-    shape: str = "steady",
-    duration: int = 60,
-    run_dir: str = "",
-    configuration: Configuration = None,
-    secrets: Secrets = None,
-) -> dict[str, Any]:
-    """Run Locust against the target for `duration` seconds and return what it recorded.
-
-    Blocks until the run ends (or `stop_load` ends it): use it as a
-    background activity (`"background": true`) beside the faults. The host
-    is `aftershock_host` from the configuration, else the sandbox's edge;
-    evidence goes to `run_dir` (default `results/load-<time>`).
-    """
-    settings, registry = _settings(users, spawn_rate, shape, duration, run_dir, configuration)
-    run, process = launch(settings, registry)
-    try:
-        code = process.wait(timeout=settings.duration + 120)
-    except subprocess.TimeoutExpired:
-        stop(registry)
-        code = process.wait()
-    finally:
-        if running(registry) is None:
-            registry.unlink(missing_ok=True)
-    return {**summarize(settings.run_dir), "exit_code": code, "pid": run.pid}
-
-
-def stop_load(configuration: Configuration = None, secrets: Secrets = None) -> dict[str, Any]:
-    """Stop the load `start_load` runs for this target; safe twice and when none runs."""
-    topology = sandbox(configuration)
-    return stop(registry_path(topology.state_root, topology.name))
-
-
-def _settings(
-    users: int,
-    spawn_rate: float,
-    shape: str,
-    duration: float,
-    run_dir: str,
-    configuration: dict[str, Any] | None,
-) -> tuple[LoadSettings, Path]:
-    cfg = configuration or {}
-    topology = sandbox(configuration)
-    host = str(cfg.get("aftershock_host", ""))
-    products = int(cfg.get("aftershock_products", 1000))
-    if not host:
-        host, products = sandbox_host(topology)
-    settings = LoadSettings(
-        host=host,
-        run_dir=Path(run_dir) if run_dir else default_run_dir(),
-        users=int(users),
-        spawn_rate=float(spawn_rate),
-        shape=shape,
-        duration=float(duration),
-        products=products,
+def find_run(topology: Topology, run_dir: str = "") -> Run:
+    """The run at `run_dir`, else the newest load started against `topology`."""
+    registry = registry_path(topology.state_root, topology.name)
+    path = Path(run_dir) if run_dir else last_run_dir(registry)
+    recorded = path is not None and any(
+        (path / name).exists() for name in (RUN_SETTINGS, history.TIMELINE_FILE)
     )
-    return settings, registry_path(topology.state_root, topology.name)
+    if path is None or not recorded:
+        where = run_dir or f"sandbox {topology.name}"
+        raise EvidenceMissing(
+            f"no load run recorded for {where}: start one (start_load, `aftershock load`) "
+            "or pass run_dir"
+        )
+    current = running(registry)
+    live = current is not None and Path(current.run_dir).resolve() == path.resolve()
+    try:
+        run_id = str(json.loads((path / RUN_SETTINGS).read_text()).get("run_id", ""))
+    except (OSError, ValueError):
+        run_id = ""
+    return Run(path, live, run_id)

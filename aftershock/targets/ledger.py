@@ -20,6 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from aftershock.errors import EvidenceMissing
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -93,6 +95,14 @@ class Ledger:
             except (ValueError, TypeError):
                 continue  # a line torn by a kill mid-write
         return events
+
+    def newest_injection(self, fault: str = "") -> Event:
+        """The newest injection (of `fault`, when given) in the journal: when recovery starts."""
+        injected = [e for e in self.events() if e.event == "inject" and fault in ("", e.fault)]
+        if not injected:
+            what = f"no {fault} fault" if fault else "no fault"
+            raise EvidenceMissing(f"{what} in the journal {self.journal}: nothing to time")
+        return injected[-1]
 
     def _log(self, event: Event) -> None:
         with self.journal.open("a") as out:

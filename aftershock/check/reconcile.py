@@ -3,7 +3,7 @@
 One round trip per step, never a query per order: the acknowledged
 (idempotency key, order id) pairs are COPYed into a temporary table and the
 database takes the set differences. The verdict stays with
-`aftershock.checkers`; this module only reads.
+`aftershock.check.checkers`; this module only reads.
 """
 
 from __future__ import annotations

@@ -3,13 +3,13 @@
 Declared in an experiment's `controls`:
 
     {"name": "lag-recorder", "provider": {"type": "python",
-     "module": "aftershock.lag_recorder", "arguments": {"every_s": 1.0}}}
+     "module": "aftershock.controls.lag_recorder", "arguments": {"every_s": 1.0}}}
 
 From the experiment's start to its end, a thread measures the lag with the
 same probe the hypotheses use (`probes.replication.lag_seconds`) and appends
 one JSON line per sample to `replication_lag.jsonl` in the load's run
 directory (`aftershock_run_dir`), beside the request timeline; both are
-read with `aftershock.history.read`. The report plots it. A sample that
+read with `aftershock.load.history.read`. The report plots it. A sample that
 cannot look (leader unreachable during an outage) is written with its
 `error`, never dropped: a gap in the plot is a fact.
 Each line is flushed as it is taken, so a killed harness keeps what it saw.

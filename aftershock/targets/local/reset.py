@@ -12,14 +12,14 @@ import os
 import shutil
 from collections.abc import Callable
 
+from aftershock.config.topology import REGIONS, Topology
+from aftershock.errors import ComponentFailed, SandboxError
 from aftershock.sandbox import haproxy, postgres, status
-from aftershock.sandbox.errors import ComponentFailed, SandboxError
 from aftershock.sandbox.network import namespace_pids
 from aftershock.sandbox.postgres import PG_BIN_DIR
 from aftershock.sandbox.processes import kill_pids
 from aftershock.sandbox.readiness import wait_until
 from aftershock.sandbox.state import load_credentials
-from aftershock.sandbox.topology import REGIONS, Topology
 from aftershock.targets.local import database, heal_all, ledger
 
 

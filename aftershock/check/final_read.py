@@ -1,7 +1,7 @@
 """The final read of a load run, on any PostgreSQL connection: the sandbox's or Aurora's.
 
 What the orders and stock tables hold once the load has stopped, handed
-to `aftershock.checkers`. Each target decides how to connect and when its
+to `aftershock.check.checkers`. Each target decides how to connect and when its
 replicas have caught up; the reading itself is the same everywhere.
 """
 
@@ -11,9 +11,11 @@ from typing import Any
 
 import psycopg
 
-from aftershock import checkers, history
-from aftershock.evidence import EvidenceMissing, Run
-from aftershock.reconcile import reconcile
+from aftershock.check import checkers
+from aftershock.check.reconcile import Reconciliation, reconcile
+from aftershock.errors import EvidenceMissing
+from aftershock.load import history
+from aftershock.load.runs import Run
 
 STOCK = """
 SELECT p.id, p.stocked, p.stock, coalesce(s.sold, 0)::int
@@ -39,7 +41,7 @@ def orders(run: Run, conn: psycopg.Connection[Any]) -> checkers.Result:
     found = history.read(run.path / history.HISTORY_FILE)
     acknowledged = history.acknowledged(history.operations(found.records))
     reconciliation = reconcile(conn, acknowledged, run.key_prefix)
-    return checkers.order_integrity_reconciled(found.records, reconciliation, found.torn)
+    return judge_reconciled(found.records, reconciliation, found.torn)
 
 
 def stock_rows(
@@ -57,3 +59,24 @@ def stock_rows(
             f"{where}'s shop schema predates stock accounting (no products.stocked){fix}"
         ) from None
     return [(int(p), int(stocked), int(left), int(sold)) for p, stocked, left, sold in rows]
+
+
+def judge_reconciled(
+    records: list[dict[str, Any]], reconciliation: Reconciliation, torn: int = 0
+) -> checkers.Result:
+    """`checkers.order_integrity` when the database took the set differences (`reconcile`).
+
+    The reconciliation must have been made from this history's acknowledged
+    orders; when the counts disagree the verdict is unknown.
+    """
+
+    def compare(told_ok: dict[str, int]) -> tuple[list[str], list[str], set[str]]:
+        if reconciliation.acknowledged != len(told_ok):
+            raise ValueError(
+                f"the reconciliation holds {reconciliation.acknowledged} acknowledged orders, "
+                f"the history {len(told_ok)}: they were not made from one another"
+            )
+        present = {key for key, _ in reconciliation.unacknowledged}
+        return list(reconciliation.lost), list(reconciliation.duplicated), present
+
+    return checkers.checked("order_integrity", checkers.judge_orders, records, torn, compare)

@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from aftershock.cli_common import (
+from aftershock.cli.common import (
     NameOption,
     StateRootOption,
     interrupt,
@@ -22,16 +22,16 @@ from aftershock.cli_common import (
     out,
     require_state,
 )
-from aftershock.cli_fault import fault_app, heal_and_report
-from aftershock.cli_gameday import gameday
-from aftershock.cli_load import load
-from aftershock.cli_report import report
+from aftershock.cli.fault import fault_app, heal_and_report
+from aftershock.cli.gameday import gameday
+from aftershock.cli.load import load
+from aftershock.cli.report import report
+from aftershock.config.topology import DEFAULT_NAME, DEFAULT_STATE_ROOT, Topology
 from aftershock.sandbox import lifecycle
 from aftershock.sandbox import status as sandbox_status
 from aftershock.sandbox.endpoints import describe
 from aftershock.sandbox.options import SandboxOptions
 from aftershock.sandbox.state import load_credentials
-from aftershock.sandbox.topology import DEFAULT_NAME, DEFAULT_STATE_ROOT, Topology
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 sandbox_app = typer.Typer(

@@ -23,8 +23,8 @@ from typing import Any
 
 import yaml
 
-from aftershock.sandbox.errors import SandboxError
-from aftershock.sandbox.topology import REGIONS
+from aftershock.config.topology import REGIONS
+from aftershock.errors import SandboxError
 
 ACCOUNT = re.compile(r"^\d{12}$")
 AWS_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")

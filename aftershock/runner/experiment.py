@@ -13,8 +13,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from aftershock import verdicts
-from aftershock.load import stop_load
+from aftershock.controls import verdicts
+from aftershock.load.actions import stop_load
 
 ROLLBACKS_ALWAYS: dict[str, Any] = {"runtime": {"rollbacks": {"strategy": "always"}}}
 JOURNAL_FILE = "journal.json"

@@ -2,7 +2,7 @@
 
 Declared in an experiment's `controls`:
 
-    {"name": "safeguard", "provider": {"type": "python", "module": "aftershock.safeguard",
+    {"name": "safeguard", "provider": {"type": "python", "module": "aftershock.controls.safeguard",
      "arguments": {"max_error_rate": 0.5, "for_seconds": 60}}}
 
 While the method runs, a watcher reads the load's error rate over the last
@@ -24,8 +24,8 @@ from typing import Any
 from chaoslib.exit import exit_gracefully
 from chaoslib.types import Configuration, Experiment, Journal, Secrets
 
-from aftershock.load import stop_load
-from aftershock.sandbox.errors import SandboxError
+from aftershock.errors import SandboxError
+from aftershock.load.actions import stop_load
 
 log = logging.getLogger("chaostoolkit")
 GUARD = "_aftershock_safeguard"  # the running watcher, kept on the experiment while the method runs

@@ -1,6 +1,6 @@
 """Final reads on a remote target: the orders and stock tables of Aurora, over SQL.
 
-The same reading as the sandbox's (`aftershock.final_read`) against the
+The same reading as the sandbox's (`aftershock.check.final_read`) against the
 target file's `database.sql` (the global writer endpoint), once Aurora's
 global replication lag says the secondaries hold what the writer holds.
 The password comes from the environment variable the target file names;
@@ -15,14 +15,13 @@ from typing import Any
 
 import psycopg
 
-from aftershock import checkers, final_read
-from aftershock.evidence import find_run
-from aftershock.faults.target import sandbox
-from aftershock.sandbox.errors import SandboxError
+from aftershock.check import checkers, final_read
+from aftershock.config.target_file import Sql
+from aftershock.errors import SandboxError
+from aftershock.load.runs import Run
 from aftershock.targets.aws.observe import replication_lag
 from aftershock.targets.plan import Call
 from aftershock.targets.remote import Context
-from aftershock.targets.target_file import Sql
 
 CONVERGED_S = 1.0  # Aurora's secondaries count as caught up below the platform's lag promise
 CONNECT_TIMEOUT = 5
@@ -62,15 +61,20 @@ def _log(ctx: Context, sql: Sql, what: str, query: str) -> None:
     ctx.log.add(Call("sql", where, what, {"user": sql.user, "query": query}))
 
 
-def integrity(ctx: Context, run_dir: str = "", converge_timeout: float = 30.0) -> dict[str, Any]:
-    """Jepsen's set check of the newest load run against Aurora's orders table.
+def integrity(
+    ctx: Context, run: Run | None = None, converge_timeout: float = 30.0
+) -> dict[str, Any]:
+    """Jepsen's set check of the load `run` against Aurora's orders table.
+
+    `run` is the load run the probe found (None in a dry run: nothing is read).
 
     Unknown (never true) when Aurora's global lag does not drop below 1 s
     within `converge_timeout`: an order only the writer holds can still be
     lost by a global failover.
     """
     sql = _sql(ctx, "integrity")
-    run = None if ctx.dry_run else find_run(sandbox(ctx.extra.get("configuration")), run_dir)
+    if ctx.dry_run:
+        run = None
     if run is not None:
         final_read.require_finished(run)
     lagging: dict[str, Any] = {}
@@ -91,7 +95,7 @@ def integrity(ctx: Context, run_dir: str = "", converge_timeout: float = 30.0) -
             sql,
             "final read of the orders table",
             "COPY the run's acknowledged keys; "
-            "lost, duplicated and unexpected by set difference (aftershock.reconcile)",
+            "lost, duplicated and unexpected by set difference (aftershock.check.reconcile)",
         )
         if run is None:  # a dry run: planned, nothing read
             return {"valid": checkers.UNKNOWN, "reason": "dry run: nothing read"}

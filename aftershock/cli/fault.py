@@ -14,16 +14,16 @@ import typer
 from rich.table import Table
 
 from aftershock import FAULT_MODULES
-from aftershock.cli_common import (
+from aftershock.cli.common import (
     NameOption,
     StateRootOption,
     operator_errors,
     out,
     require_state,
 )
-from aftershock.faults.target import target_name
-from aftershock.sandbox.errors import SandboxError
-from aftershock.sandbox.topology import DEFAULT_NAME, DEFAULT_STATE_ROOT, Topology
+from aftershock.config.target import target_name
+from aftershock.config.topology import DEFAULT_NAME, DEFAULT_STATE_ROOT, Topology
+from aftershock.errors import SandboxError
 from aftershock.targets import local
 
 fault_app = typer.Typer(no_args_is_help=True, help="Inject, heal and list faults by hand.")

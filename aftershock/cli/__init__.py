@@ -1,0 +1,1 @@
+"""The `aftershock` command line."""

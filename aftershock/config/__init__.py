@@ -1,0 +1,1 @@
+"""Configuration: which target and topology a run acts on, and the target files."""

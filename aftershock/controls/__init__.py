@@ -1,0 +1,1 @@
+"""Chaos Toolkit controls: verdicts, the safeguard and the lag recorder."""

@@ -1,0 +1,1 @@
+"""Load: the operation history, the request timeline, task mix, schedules, Locust's runs."""

@@ -1,0 +1,89 @@
+"""Load as Chaos Toolkit activities: `start_load` (run it in the background) and `stop_load`.
+
+The experiment's configuration picks the host (`aftershock_host`, else the
+sandbox's edge) and the registry the run is written down in, so
+`stop_load` finds the Locust `start_load` started from any process.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from chaoslib.types import Configuration, Secrets
+
+from aftershock.config.target import sandbox
+from aftershock.load.runner import (
+    LoadSettings,
+    default_run_dir,
+    launch,
+    registry_path,
+    running,
+    sandbox_host,
+    stop,
+    summarize,
+)
+
+__all__ = ["start_load", "stop_load"]
+
+
+def start_load(
+    users: int = 20,
+    spawn_rate: float = 10.0,
+    shape: str = "steady",
+    duration: int = 60,
+    run_dir: str = "",
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> dict[str, Any]:
+    """Run Locust against the target for `duration` seconds and return what it recorded.
+
+    Blocks until the run ends (or `stop_load` ends it): use it as a
+    background activity (`"background": true`) beside the faults. The host
+    is `aftershock_host` from the configuration, else the sandbox's edge;
+    evidence goes to `run_dir` (default `results/load-<time>`).
+    """
+    settings, registry = _settings(users, spawn_rate, shape, duration, run_dir, configuration)
+    run, process = launch(settings, registry)
+    try:
+        code = process.wait(timeout=settings.duration + 120)
+    except subprocess.TimeoutExpired:
+        stop(registry)
+        code = process.wait()
+    finally:
+        if running(registry) is None:
+            registry.unlink(missing_ok=True)
+    return {**summarize(settings.run_dir), "exit_code": code, "pid": run.pid}
+
+
+def stop_load(configuration: Configuration = None, secrets: Secrets = None) -> dict[str, Any]:
+    """Stop the load `start_load` runs for this target; safe twice and when none runs."""
+    topology = sandbox(configuration)
+    return stop(registry_path(topology.state_root, topology.name))
+
+
+def _settings(
+    users: int,
+    spawn_rate: float,
+    shape: str,
+    duration: float,
+    run_dir: str,
+    configuration: dict[str, Any] | None,
+) -> tuple[LoadSettings, Path]:
+    cfg = configuration or {}
+    topology = sandbox(configuration)
+    host = str(cfg.get("aftershock_host", ""))
+    products = int(cfg.get("aftershock_products", 1000))
+    if not host:
+        host, products = sandbox_host(topology)
+    settings = LoadSettings(
+        host=host,
+        run_dir=Path(run_dir) if run_dir else default_run_dir(),
+        users=int(users),
+        spawn_rate=float(spawn_rate),
+        shape=shape,
+        duration=float(duration),
+        products=products,
+    )
+    return settings, registry_path(topology.state_root, topology.name)
