@@ -133,8 +133,12 @@ def live_line(stats: timeline.Traffic) -> str:
 
 def _report(run_dir: Path) -> None:
     summary = summarize(run_dir)
+    rate, p95 = summary["error_rate"], summary["p95_ms"]
+    figures = f"errors {rate:.1%}" if rate is not None else "no requests"
+    figures += f", p95 {p95:.0f} ms" if p95 is not None else ""
     out().print(
-        f"{summary['requests']} requests ({summary['rps']} req/s, {summary['errors']} errors), "
+        f"{summary['requests']} requests ({summary['rps']} req/s, {summary['errors']} errors; "
+        f"{figures}), "
         f"{summary['operations']} checkouts: ok {summary['ok']}, fail {summary['fail']}, "
         f"info {summary['info']}, never completed {summary['pending']}; "
         f"history {run_dir / history.HISTORY_FILE}",
