@@ -11,9 +11,9 @@ from typing import Any
 from chaoslib.types import Configuration, Secrets
 
 from aftershock.config.target import target_name
-from aftershock.targets.dispatch import local_sandbox
+from aftershock.targets.dispatch import fault_ledger, local_sandbox
 
-__all__ = ["lag_seconds", "primaries"]
+__all__ = ["lag_seconds", "leader_changed", "primaries"]
 
 
 def lag_seconds(
@@ -53,3 +53,26 @@ def primaries(configuration: Configuration = None, secrets: Secrets = None) -> d
     from aftershock.targets.local.observe import primaries as observe
 
     return observe(topology)
+
+
+def leader_changed(
+    fault: str = "crash_db_leader", configuration: Configuration = None, secrets: Secrets = None
+) -> dict[str, Any]:
+    """Did another node take over from the leader the newest `fault` took down?
+
+    Run it in the method while the fault holds and judge `$.valid` with a
+    verdict (`"of"`): true when a node other than the one the fault
+    recorded takes writes, promoted after the fault (`promotion_s`, from
+    the database's own timeline history); `leader` names it.
+    """
+    injected = fault_ledger(configuration).newest_injection(fault)
+    old = str(injected.params.get("region", ""))
+    target = target_name(configuration)
+    if target != "local":  # aws: the writer instance of the writer cluster against the recorded one
+        from aftershock.targets.drivers import observe
+
+        return observe(target, "leader_changed", configuration, old_leader=old, since=injected.at)
+    topology = local_sandbox("leader_changed", configuration)
+    from aftershock.targets.local.observe import leader_changed as observe_local
+
+    return observe_local(topology, old, injected.at)

@@ -9,19 +9,25 @@ error, never a rate of zero.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from chaoslib.types import Configuration, Secrets
 
 from aftershock.check import checkers
+from aftershock.check.coverage import Fault, load_coverage
 from aftershock.config.target import sandbox
 from aftershock.errors import EvidenceMissing
 from aftershock.load import history
-from aftershock.load.runner import find_run
+from aftershock.load.runner import EXIT_FILE, find_run
 from aftershock.load.runs import recent_requests
 from aftershock.load.timeline import summarize
+from aftershock.targets.dispatch import fault_ledger
 
-__all__ = ["error_rate", "latency_percentile", "split"]
+__all__ = ["coverage", "error_rate", "latency_percentile", "split"]
+
+# Without the experiment's start, faults this long before the first request still count.
+UNKNOWN_START_S = 120.0
 
 
 def error_rate(
@@ -87,3 +93,45 @@ def _window(
             f"no request in the last {window_s:g} s of {run.path} (load {state}): nothing to judge"
         )
     return rows, about
+
+
+def coverage(
+    run_dir: str = "", configuration: Configuration = None, secrets: Secrets = None
+) -> dict[str, Any]:
+    """Did the load run from before the experiment's first fault to after its last undo?
+
+    Judge `$.valid`. The experiment's faults are those the target's fault
+    journal holds since the experiment began (the verdicts control passes
+    `aftershock_experiment_started`). Requests in every phase, acknowledged
+    orders before and after, and a Locust that ended by itself or was
+    stopped by the harness (its `exit.json`) are required; the reason names
+    every gap.
+    """
+    run = find_run(sandbox(configuration), run_dir)
+    if run.live:
+        raise EvidenceMissing(
+            f"the load in {run.path} still runs: judge its coverage once it ended"
+        )
+    timeline = history.read(run.path / history.TIMELINE_FILE).records
+    records = history.read(run.path / history.HISTORY_FILE).records
+    try:
+        ending = json.loads((run.path / EXIT_FILE).read_text())
+    except (OSError, ValueError):
+        ending = None
+    started = (configuration or {}).get("aftershock_experiment_started")
+    events = fault_ledger(configuration).events()
+    since = float(started) if started is not None else _earliest(timeline) - UNKNOWN_START_S
+    injected = [e for e in events if e.event == "inject" and e.at >= since]
+    healed = {e.id: e.at for e in events if e.event == "heal"}
+    faults = [
+        Fault(f"{e.fault} {' '.join(str(v) for v in e.params.values())}".strip(), e.at,
+              healed.get(e.id))
+        for e in injected
+    ]  # fmt: skip
+    result = load_coverage(timeline, records, faults, ending)
+    note = "" if started is not None else "experiment start unknown: faults since the load only"
+    return {**result.as_dict(), "run_dir": str(run.path), "note": note}
+
+
+def _earliest(timeline: list[dict[str, Any]]) -> float:
+    return min((float(r["t"]) for r in timeline), default=0.0)

@@ -22,6 +22,7 @@ from aftershock.load.runner import (
     default_run_dir,
     history,
     launch,
+    record_exit,
     registry_path,
     running,
     sandbox_host,
@@ -93,7 +94,8 @@ def load(
                 stop(registry)
             registry.unlink(missing_ok=True)
             _report(settings.run_dir)
-        if process.wait() != 0:
+        record_exit(settings.run_dir, process.wait())
+        if process.returncode != 0:
             raise LoadError(f"locust exited with {process.returncode}: see {settings.run_dir}")
 
 

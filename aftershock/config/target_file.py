@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from aftershock.config.budgets import problems_of
 from aftershock.config.topology import REGIONS
 from aftershock.errors import SandboxError
 
@@ -125,6 +126,7 @@ class TargetFile:
     reboot_force_failover: bool
     regions: dict[str, Region]
     sql: Sql | None = None
+    budgets: dict[str, float] = field(default_factory=dict)  # aftershock.config.budgets
 
     def region(self, name: str) -> Region:
         """The region `name`, or a one-line error naming the choices."""
@@ -142,6 +144,7 @@ class TargetFile:
             "aftershock_target_file": str(self.path.resolve()),
             "aftershock_host": self.public_endpoint,
             "aftershock_products": self.products,
+            **({"aftershock_budgets": dict(self.budgets)} if self.budgets else {}),
         }
 
 
@@ -257,7 +260,10 @@ def _parse(path: Path, raw: Any, problems: list[str]) -> TargetFile:
         "products",
         "database",
         "regions",
+        "budgets",
     )
+    budgets = top.data.get("budgets", {})
+    problems.extend(problems_of(budgets))
     account = top.text("account_id", ACCOUNT, "a 12-digit AWS account id")
     allow = top.section("allowlist") or _Fields({}, "allowlist", [])
     allow.known("account_ids", "regions", "kube_contexts")
@@ -283,6 +289,7 @@ def _parse(path: Path, raw: Any, problems: list[str]) -> TargetFile:
         reboot_force_failover=database.flag("reboot_force_failover", True),
         regions={},
         sql=_sql(database.section("sql", required=False)),
+        budgets={k: float(v) for k, v in budgets.items()} if isinstance(budgets, dict) else {},
     )
     regions = top.section("regions")
     if regions is not None:

@@ -18,6 +18,7 @@ verdict lands in the journal under `aftershock_verdicts`.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from chaoslib.activity import execute_activity
@@ -44,6 +45,17 @@ def extension(experiment: Experiment | None) -> dict[str, Any] | None:
     return None
 
 
+STARTED = "_started_at"  # when the experiment began: the verdicts judge its faults only
+
+
+def before_experiment_control(
+    context: Experiment, configuration: Configuration = None, **kwargs: Any
+) -> None:
+    ext = extension(context)
+    if ext is not None:
+        ext[STARTED] = time.time()
+
+
 def judge(
     experiment: Experiment,
     configuration: Configuration,
@@ -57,25 +69,47 @@ def judge(
     the fault was on (the lag while replay was paused, say).
     """
     ext = extension(experiment) or {}
+    # Probes learn when the experiment began (the faults that are its own).
+    configuration = {**(configuration or {}), "aftershock_experiment_started": ext.get(STARTED)}
     results = []
     for verdict in ext.get("verdicts", []):
         if "of" in verdict:
             run = _method_run(method_runs or [], verdict["of"])
         else:
             run = execute_activity(experiment, verdict, configuration, secrets, dry=None)
-        met = run.get("status") == "succeeded" and bool(
-            within_tolerance(verdict["tolerance"], run.get("output"), configuration, secrets)
+        looked = run.get("status") == "succeeded"
+        met, why = (
+            tolerance_met(verdict["tolerance"], run.get("output"), configuration, secrets)
+            if looked
+            else (False, "")
         )
         results.append(
             {
                 "name": verdict.get("name"),
                 "tolerance": verdict["tolerance"],
                 "output": run.get("output"),
-                "exception": run.get("exception"),
+                "exception": run.get("exception") or ([why] if why else None),
                 "tolerance_met": met,
             }
         )
     return results
+
+
+def tolerance_met(
+    tolerance: Any, output: Any, configuration: Configuration, secrets: Secrets
+) -> tuple[bool, str]:
+    """Whether `output` meets `tolerance`, and why not when the tolerance cannot judge it.
+
+    chaoslib raises when a tolerance meets a value it cannot read (a `range`
+    over `{"max": null}`); raised inside the control, that loses every
+    verdict of the experiment. Here it fails this verdict, with the reason.
+    """
+    try:
+        return bool(within_tolerance(tolerance, output, configuration, secrets)), ""
+    except Exception as exc:  # noqa: BLE001 - whatever chaoslib raises, the verdict fails
+        shown = repr(output)
+        shown = shown if len(shown) <= 200 else shown[:200] + "..."
+        return False, f"the tolerance cannot judge {shown}: {type(exc).__name__}: {exc}"
 
 
 def _method_run(runs: list[dict[str, Any]], name: str) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from chaoslib.types import Configuration, Secrets
 from aftershock.targets.dispatch import run
 
 __all__ = [
+    "crash_db_leader",
     "kill_db_leader",
     "pause_replication_replay",
     "resume_replication_replay",
@@ -24,6 +25,11 @@ __all__ = [
 def kill_db_leader(configuration: Configuration = None, secrets: Secrets = None) -> dict[str, Any]:
     """SIGKILL the current leader's postmaster."""
     return run("kill_db_leader", configuration)
+
+
+def crash_db_leader(configuration: Configuration = None, secrets: Secrets = None) -> dict[str, Any]:
+    """Crash the current leader's whole node (Patroni and PostgreSQL): a real failover."""
+    return run("crash_db_leader", configuration)
 
 
 def stop_db_node(

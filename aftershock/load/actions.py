@@ -18,6 +18,7 @@ from aftershock.load.runner import (
     LoadSettings,
     default_run_dir,
     launch,
+    record_exit,
     registry_path,
     running,
     sandbox_host,
@@ -54,6 +55,7 @@ def start_load(
     finally:
         if running(registry) is None:
             registry.unlink(missing_ok=True)
+    record_exit(settings.run_dir, code)
     return {**summarize(settings.run_dir), "exit_code": code, "pid": run.pid}
 
 

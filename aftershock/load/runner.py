@@ -36,6 +36,8 @@ SHAPES = ("none", *SCHEDULES)
 STOP_GRACE = 15.0  # seconds Locust gets to stop its users and write its files
 LOG_FILE = "locust.log"
 RUN_SETTINGS = "load.json"  # the settings of a run, written before Locust starts
+STOP_FILE = "stop.json"  # written when the harness stops the run, before it signals Locust
+EXIT_FILE = "exit.json"  # Locust's exit code, written by the process that waited for it
 
 
 class LoadError(SandboxError):
@@ -178,6 +180,9 @@ def stop(registry: Path, grace: float = STOP_GRACE) -> dict[str, Any]:
     registry.unlink(missing_ok=True)
     if run is None:
         return {"stopped": False, "reason": "no load was running"}
+    # Written first: a Locust that exits on the signal ended because we asked.
+    with contextlib.suppress(OSError):
+        Path(run.run_dir, STOP_FILE).write_text(json.dumps({"at": time.time(), "pid": run.pid}))
     # SIGTERM to the master only: it stops its workers and writes its files.
     with contextlib.suppress(ProcessLookupError):  # it ended on its own
         os.kill(run.pid, signal.SIGTERM)
@@ -188,6 +193,13 @@ def stop(registry: Path, grace: float = STOP_GRACE) -> dict[str, Any]:
     with contextlib.suppress(ProcessLookupError):  # it ended on its own
         os.killpg(run.pid, signal.SIGKILL)  # workers, and the master if it hung
     return {"stopped": True, "pid": run.pid, "run_dir": run.run_dir, "sigkilled": killed}
+
+
+def record_exit(run_dir: Path, code: int) -> None:
+    """Write down how Locust ended: its exit code, when, and whether the harness stopped it."""
+    stopped = (run_dir / STOP_FILE).exists()
+    doc = {"code": code, "at": time.time(), "stopped_by_harness": stopped}
+    (run_dir / EXIT_FILE).write_text(json.dumps(doc))
 
 
 def summarize(run_dir: Path) -> dict[str, Any]:

@@ -24,6 +24,7 @@ LOAD_DIR = "load"
 PROMISE_OF = {
     ("probes.orders", "integrity"): "orders",
     ("probes.recovery", "rto_seconds"): "rto",
+    ("probes.recovery", "failover"): "rto",
     ("probes.replication", "lag_seconds"): "lag",
 }  # every other probe is part of the hypothesis promise
 SIMPLE_PATH = re.compile(r"^\$((?:\.\w+)+)$")
@@ -223,6 +224,11 @@ def rto(verdicts: list[dict[str, Any]]) -> dict[str, Any] | None:
         "target_s": float(target) if target is not None else None,
         "fault": out.get("fault"),
         "reason": row["reason"],
+        # Phases (probes.recovery.failover): detection, failover while held, failback.
+        "detection_s": out.get("detection_s"),
+        "held_s": out.get("held_s"),
+        "failback": out.get("failback"),
+        "claim": out.get("claim"),
     }
 
 

@@ -29,10 +29,13 @@ LOCAL_EVIDENCE = {
     ("probes.traffic", "latency_percentile"),
     ("probes.traffic", "split"),
     ("probes.recovery", "rto_seconds"),
+    ("probes.recovery", "failover"),
+    ("probes.recovery", "hold_until_recovered"),
+    ("probes.traffic", "coverage"),
 }
 REMOTE_PROBES = {
     "probes.health": ("region_ready",),
-    "probes.replication": ("lag_seconds", "primaries"),
+    "probes.replication": ("lag_seconds", "primaries", "leader_changed"),
     "probes.orders": ("integrity",),
     "probes.inventory": ("no_oversell",),
 }

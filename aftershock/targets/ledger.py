@@ -104,6 +104,10 @@ class Ledger:
             raise EvidenceMissing(f"{what} in the journal {self.journal}: nothing to time")
         return injected[-1]
 
+    def healed(self, injection: Event) -> Event | None:
+        """The heal that undid `injection`, if one was journalled."""
+        return next((e for e in self.events() if e.event == "heal" and e.id == injection.id), None)
+
     def _log(self, event: Event) -> None:
         with self.journal.open("a") as out:
             out.write(json.dumps(asdict(event)) + "\n")

@@ -63,6 +63,7 @@ FAULTS: dict[str, Callable[..., dict[str, Any]]] = {
         pods.partition_regions,
         pods.heal_partition,
         database.kill_db_leader,
+        database.crash_db_leader,
         database.stop_db_node,
         database.start_db_node,
         database.switchover_db,
@@ -80,6 +81,7 @@ UNDO: dict[str, Callable[..., dict[str, Any]]] = {
     "crash_region": recover_region,
     "partition_regions": pods.heal_partition,
     "kill_db_leader": database.start_db_node,
+    "crash_db_leader": database.start_db_node,
     "stop_db_node": database.start_db_node,
     "switchover_db": database.switchback_db,
     "kill_cache": cache.start_cache,
@@ -108,6 +110,7 @@ OBSERVE: dict[str, Callable[..., dict[str, Any]]] = {
     "region_ready": observe.region_ready,
     "lag_seconds": lambda ctx, timeout=5.0: observe.replication_lag(ctx),
     "primaries": observe.primaries,
+    "leader_changed": observe.leader_changed,
     "integrity": sql_reads.integrity,
     "no_oversell": sql_reads.no_oversell,
 }

@@ -75,7 +75,7 @@ def describe_cluster(ctx: Context, region: str) -> dict[str, Any]:
     return dict(clusters[0])
 
 
-def _cluster_writer(ctx: Context, region: str) -> str:
+def cluster_writer(ctx: Context, region: str) -> str:
     """The writer instance of `region`'s Aurora cluster."""
     where = ctx.target.region(region)
     members = describe_cluster(ctx, region).get("DBClusterMembers", [])
@@ -85,15 +85,19 @@ def _cluster_writer(ctx: Context, region: str) -> str:
     return writer
 
 
-def kill_db_leader(ctx: Context) -> dict[str, Any]:
-    """Fail the global writer's cluster over to one of its readers (same region)."""
+def kill_db_leader(ctx: Context, fault: str = "kill_db_leader") -> dict[str, Any]:
+    """Fail the global writer's cluster over to one of its readers (same region).
+
+    On Aurora a writer instance lost is this failover: a reader is promoted.
+    `crash_db_leader` is the same request under its own name in the ledger.
+    """
     mark = len(ctx.log.calls)
     region = _writer_region(ctx, writer_cluster(ctx)[0])
     where = ctx.target.region(region)
-    writer = _cluster_writer(ctx, region)
+    writer = cluster_writer(ctx, region)
     entry = record(
         ctx,
-        "kill_db_leader",
+        fault,
         {"region": region},
         {"cluster": where.aurora_cluster_id, "writer_instance": writer},
         f"the {region} writer is failed over",
@@ -112,14 +116,19 @@ def kill_db_leader(ctx: Context) -> dict[str, Any]:
             mutating=True,
         ),
     )
-    return result(ctx, "kill_db_leader", mark, id=entry.id, region=region, writer_was=writer)
+    return result(ctx, fault, mark, id=entry.id, region=region, writer_was=writer)
+
+
+def crash_db_leader(ctx: Context) -> dict[str, Any]:
+    """The writer instance lost: Aurora promotes a reader (`failover_db_cluster`)."""
+    return kill_db_leader(ctx, "crash_db_leader")
 
 
 def stop_db_node(ctx: Context, region: str) -> dict[str, Any]:
     """Reboot the writer instance of `region`'s cluster, with failover when the file says so."""
     mark = len(ctx.log.calls)
     where = ctx.target.region(region)
-    writer = _cluster_writer(ctx, region)
+    writer = cluster_writer(ctx, region)
     entry = record(
         ctx,
         "stop_db_node",
@@ -160,7 +169,9 @@ def start_db_node(ctx: Context, region: str) -> dict[str, Any]:
             POLL,
         )
         forget(ctx, rebooted)
-    failed = find(ctx, "kill_db_leader", {"region": region})
+    failed = find(ctx, "kill_db_leader", {"region": region}) or find(
+        ctx, "crash_db_leader", {"region": region}
+    )
     if failed is not None:
         original = failed.params["touched"]["writer_instance"]
         ctx.wait(
@@ -169,7 +180,7 @@ def start_db_node(ctx: Context, region: str) -> dict[str, Any]:
             CHANGE_TIMEOUT,
             POLL,
         )
-        if _cluster_writer(ctx, region) != original:
+        if cluster_writer(ctx, region) != original:
             ctx.aws.call(
                 "rds",
                 where.aws_region,
@@ -182,7 +193,7 @@ def start_db_node(ctx: Context, region: str) -> dict[str, Any]:
             )
             ctx.wait(
                 f"{original} writes again",
-                lambda: _cluster_writer(ctx, region) == original,
+                lambda: cluster_writer(ctx, region) == original,
                 CHANGE_TIMEOUT,
                 POLL,
             )

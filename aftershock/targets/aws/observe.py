@@ -14,7 +14,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aftershock.errors import SandboxError
-from aftershock.targets.aws.database import describe_cluster, global_cluster, writer_cluster
+from aftershock.targets.aws.database import (
+    cluster_writer,
+    describe_cluster,
+    global_cluster,
+    writer_cluster,
+)
 from aftershock.targets.remote import Context, endpoint_readiness
 
 LAG_METRIC = "AuroraGlobalDBReplicationLag"
@@ -151,3 +156,29 @@ def primaries(ctx: Context) -> dict[str, Any]:
         else:
             unreachable[name] = f"not in the global database, and {status}"
     return {"primaries": writers, "count": len(writers), "unreachable": unreachable}
+
+
+def leader_changed(ctx: Context, old_leader: str = "", since: float = 0.0) -> dict[str, Any]:
+    """Whether the writer instance the fault recorded still writes for its cluster.
+
+    `crash_db_leader` records the writer instance it failed over from; the
+    promotion time is not read (`promoted_at` is None): Aurora's events
+    would have it, and the verdict judges the change only.
+    """
+    entry = next(
+        (e for e in ctx.ledger.entries() if e.fault in ("crash_db_leader", "kill_db_leader")), None
+    )
+    if entry is None:
+        raise SandboxError("no crash_db_leader in the aws fault ledger: nothing to compare")
+    region = str(entry.params.get("region", old_leader))
+    was = entry.params.get("touched", {}).get("writer_instance")
+    now = cluster_writer(ctx, region)
+    changed = now is not None and now != was
+    return {
+        "valid": changed,
+        "reason": f"{now} writes for {region} (was {was})" if changed else f"{was} still writes",
+        "old_leader": was,
+        "leader": now,
+        "promoted_at": None,
+        "promotion_s": None,
+    }

@@ -45,6 +45,7 @@ UNSUPPORTED: dict[str, str] = {
         name: _DATABASE
         for name in (
             "kill_db_leader",
+            "crash_db_leader",
             "stop_db_node",
             "start_db_node",
             "switchover_db",

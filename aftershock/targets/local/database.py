@@ -47,6 +47,25 @@ def kill_db_leader(topology: Topology) -> dict[str, Any]:
     return {"fault": "kill_db_leader", "id": entry.id, "region": leader, "killed_pid": pid}
 
 
+def crash_db_leader(topology: Topology) -> dict[str, Any]:
+    """SIGKILL the leader's whole node, Patroni and PostgreSQL, as a lost instance would be.
+
+    Unlike `kill_db_leader` (a postmaster crash Patroni restarts in place),
+    nothing is left on the node to restart it: the leader key expires and
+    the synchronous standby is promoted. Undone by `start_db_node`.
+    """
+    leader = _current_leader(topology)
+    daemon = registry(topology).load().get(f"patroni-{leader}")
+    if daemon is None:
+        raise SandboxError(f"no registered Patroni for the {leader} leader")
+    entry = record(topology, "crash_db_leader", {"region": leader},
+                   f"the {leader} leader node is crashed")  # fmt: skip
+    postmaster = _postmaster_pid(topology, leader)
+    kill_pids([daemon.pid, *([postmaster] if postmaster else [])])
+    return {"fault": "crash_db_leader", "id": entry.id, "region": leader,
+            "killed_pids": [daemon.pid, postmaster]}  # fmt: skip
+
+
 def stop_db_node(topology: Topology, region: str) -> dict[str, Any]:
     """Stop the region's Patroni (it stops PostgreSQL; a leader hands over first)."""
     check_choice(region, REGIONS)
@@ -66,6 +85,7 @@ def start_db_node(topology: Topology, region: str) -> dict[str, Any]:
     pid = start_daemon(topology, f"patroni-{region}", running)
     forget(topology, "stop_db_node", {"region": region})
     forget(topology, "kill_db_leader", {"region": region})
+    forget(topology, "crash_db_leader", {"region": region})
     return {"fault": "start_db_node", "region": region, "pid": pid}
 
 

@@ -6,6 +6,7 @@ import contextlib
 import secrets
 import time
 import uuid
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -147,3 +148,48 @@ def primaries(topology: Topology) -> dict[str, Any]:
         if row is not None and row[0] is False:
             found.append(region)
     return {"primaries": found, "count": len(found), "unreachable": unreachable}
+
+
+def leader_changed(topology: Topology, old_leader: str, since: float) -> dict[str, Any]:
+    """Whether a node other than `old_leader` takes writes now, and when it was promoted.
+
+    The writer is asked of each node directly (`primaries`); the promotion
+    time is the newest entry of the new leader's timeline history, as
+    Patroni's `/history` reports it (the switch it wrote when it promoted).
+    """
+    found = primaries(topology)
+    writers = found["primaries"]
+    new = writers[0] if len(writers) == 1 else None
+    promoted_at, timeline = None, None
+    if new is not None and new != old_leader:
+        answer = get(f"{topology.patroni_url(new)}/history")
+        entries = answer[1] if answer and isinstance(answer[1], list) else []
+        if entries:
+            timeline = entries[-1][0]
+            promoted_at = datetime.fromisoformat(str(entries[-1][3])).timestamp()
+    changed = new is not None and new != old_leader
+    if found["unreachable"] and not changed:
+        where = ", ".join(f"{r} ({why})" for r, why in found["unreachable"].items())
+        reason = f"could not ask every node: {where}"
+    elif changed:
+        after = (
+            f"{promoted_at - since:.1f} s after the fault" if promoted_at else "at an unknown time"
+        )
+        reason = f"{new} leads, promoted {after} (timeline {timeline})"
+    elif not writers:
+        reason = "no node takes writes"
+    elif len(writers) > 1:
+        reason = f"{len(writers)} nodes take writes: {', '.join(writers)}"
+    else:
+        reason = f"{old_leader} still leads: no failover"
+    return {
+        "valid": changed and promoted_at is not None and promoted_at >= since,
+        "reason": reason,
+        "old_leader": old_leader,
+        "leader": new,
+        "primaries": writers,
+        "unreachable": found["unreachable"],
+        "promoted_at": promoted_at,
+        "promotion_s": None if promoted_at is None else round(promoted_at - since, 3),
+        "timeline": timeline,
+    }

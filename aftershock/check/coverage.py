@@ -1,0 +1,105 @@
+"""Load coverage: did the load run through every phase of the experiment it judges?
+
+A verdict over the load's evidence is only as good as that evidence: a
+load that died before the fault, or ended before the undo, leaves an
+"order integrity" with nothing to lose and a timeline with nothing to
+recover. Pure: the timeline, the history, the faults (injection, undo) and
+how Locust ended go in, a verdict comes out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aftershock.check.checkers import Result
+from aftershock.load import history
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One fault of the experiment: injected at `at`, undone at `undone` (None: never)."""
+
+    label: str
+    at: float
+    undone: float | None
+
+
+def load_coverage(
+    timeline: list[dict[str, Any]],
+    records: list[dict[str, Any]],
+    faults: list[Fault],
+    ending: dict[str, Any] | None,
+) -> Result:
+    """Valid when the load ran from before the first fault to after the last undo.
+
+    Also required: a request in every phase (before, during each fault,
+    after), acknowledged orders before the first fault and after the last
+    undo, and a Locust that ended by itself or was stopped by the harness
+    (`ending`: its exit record), never one that crashed. The reason names
+    every gap.
+    """
+    problems: list[str] = []
+    problems += _ending_problems(ending)
+    times = sorted(float(r["t"]) for r in timeline)
+    acked = [float(r["t"]) for r in records if r.get("type") == history.OK]
+    phases: list[dict[str, Any]] = []
+    if not times:
+        problems.append("no request was recorded")
+    elif faults:
+        problems += _phase_problems(times, acked, faults, phases)
+    elif not acked:
+        problems.append("no order was acknowledged")
+    details = {"phases": phases, "requests": len(times), "acknowledged": len(acked),
+               "ending": ending}  # fmt: skip
+    if problems:
+        reason = "the load did not cover the experiment: " + "; ".join(problems)
+        return Result("load_coverage", False, details, reason)
+    span = times[-1] - times[0]
+    what = f"{len(faults)} fault(s)" if faults else "no fault"
+    return Result(
+        "load_coverage",
+        True,
+        details,
+        f"the load ran {span:.0f} s through {what}, with requests in every phase",
+    )
+
+
+def _ending_problems(ending: dict[str, Any] | None) -> list[str]:
+    if ending is None:
+        return ["Locust's end was not recorded (the harness was killed, or it still runs)"]
+    code = ending.get("code")
+    if code != 0 and not ending.get("stopped_by_harness"):
+        return [f"Locust exited with code {code} on its own: it crashed"]
+    return []
+
+
+def _phase_problems(
+    times: list[float], acked: list[float], faults: list[Fault], phases: list[dict[str, Any]]
+) -> list[str]:
+    problems = []
+    first = min(f.at for f in faults)
+    never = [f.label for f in faults if f.undone is None]
+    if never:
+        problems.append(f"never undone: {', '.join(never)}")
+    last = max((f.undone for f in faults if f.undone is not None), default=None)
+    windows = [("before the first fault", times[0], first)]
+    windows += [(f"while {f.label}", f.at, f.undone or f.at) for f in faults]
+    if last is not None:
+        windows.append(("after the last undo", last, times[-1] + 1e-9))
+    for name, low, high in windows:
+        count = sum(1 for t in times if low <= t < high)
+        orders = sum(1 for t in acked if low <= t < high)
+        phases.append({"phase": name, "from": low, "to": high, "requests": count,
+                       "acknowledged": orders})  # fmt: skip
+        if count == 0:
+            problems.append(f"no request {name}")
+    if times[0] >= first:
+        problems.append(f"the load began {times[0] - first:.1f} s after the first fault")
+    if last is not None and times[-1] <= last:
+        problems.append(f"the load ended {last - times[-1]:.1f} s before the last undo")
+    if not any(t < first for t in acked):
+        problems.append("no order acknowledged before the first fault")
+    if last is not None and not any(t >= last for t in acked):
+        problems.append("no order acknowledged after the last undo")
+    return problems

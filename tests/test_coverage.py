@@ -1,0 +1,76 @@
+"""Load coverage: a verdict over the load is only as good as the load's reach."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aftershock.check.coverage import Fault, load_coverage
+from aftershock.load import history
+
+CLEAN = {"code": 0, "stopped_by_harness": True}
+FAULT = Fault("isolate_region taiwan", 1010.0, 1030.0)
+
+
+def requests(start: float, end: float, every: float = 0.1) -> list[dict[str, Any]]:
+    count = round((end - start) / every)
+    return [{"t": start + i * every, "status": 200, "ms": 3.0} for i in range(count)]
+
+
+def orders(*times: float) -> list[dict[str, Any]]:
+    records = []
+    for n, t in enumerate(times):
+        records.append({**history.invoke(f"k{n}", "p", "checkout"), "t": t - 0.1})
+        records.append({**history.complete(history.OK, f"k{n}", "p", "checkout", {}), "t": t})
+    return records
+
+
+def test_a_load_through_every_phase_covers_the_experiment() -> None:
+    result = load_coverage(requests(1000, 1040), orders(1005, 1035), [FAULT], CLEAN)
+    assert result.valid is True, result.reason
+    assert [p["phase"] for p in result.details["phases"]] == [
+        "before the first fault",
+        "while isolate_region taiwan",
+        "after the last undo",
+    ]
+
+
+def test_a_load_that_ended_before_the_first_fault_fails_coverage() -> None:
+    result = load_coverage(requests(1000, 1008), orders(1005), [FAULT], CLEAN)
+    assert result.valid is False
+    assert result.reason.startswith("the load did not cover the experiment: ")
+    assert "no request while isolate_region taiwan" in result.reason
+    assert "the load ended 22.1 s before the last undo" in result.reason
+    assert "no order acknowledged after the last undo" in result.reason
+
+
+def test_a_load_that_began_after_the_fault_fails_coverage() -> None:
+    result = load_coverage(requests(1012, 1040), orders(1035), [FAULT], CLEAN)
+    assert result.valid is False
+    assert "the load began 2.0 s after the first fault" in result.reason
+    assert "no order acknowledged before the first fault" in result.reason
+
+
+def test_a_crashed_or_unrecorded_locust_fails_coverage() -> None:
+    crashed = load_coverage(requests(1000, 1040), orders(1005, 1035), [FAULT], {"code": 1})
+    assert crashed.valid is False
+    assert "Locust exited with code 1 on its own: it crashed" in crashed.reason
+    lost = load_coverage(requests(1000, 1040), orders(1005, 1035), [FAULT], None)
+    assert "Locust's end was not recorded" in lost.reason
+    stopped = load_coverage(
+        requests(1000, 1040), orders(1005, 1035), [FAULT], {"code": -9, "stopped_by_harness": True}
+    )
+    assert stopped.valid is True
+
+
+def test_zero_acknowledged_orders_is_no_coverage_even_without_a_fault() -> None:
+    assert load_coverage(requests(1000, 1040), [], [], CLEAN).valid is False
+    assert load_coverage(requests(1000, 1040), orders(1001), [], CLEAN).valid is True
+    assert load_coverage([], [], [], CLEAN).reason.endswith("no request was recorded")
+
+
+def test_a_fault_never_undone_is_named() -> None:
+    result = load_coverage(
+        requests(1000, 1040), orders(1005, 1035), [Fault("kill_cache tokyo", 1010, None)], CLEAN
+    )
+    assert result.valid is False
+    assert "never undone: kill_cache tokyo" in result.reason
