@@ -133,10 +133,23 @@ class ExperimentItem(pytest.Item):
 
     def runtest(self) -> None:
         # Imported here: chaoslib is heavy, and `make test` loads this plugin too.
-        from aftershock.runner.experiment import run, verdict_summary
+        from aftershock.runner.experiment import (
+            harness_failure,
+            run,
+            verdict_summary,
+            write_journal,
+        )
 
         gate = gate_session(self.config)
-        evidence = gate.evidence_dir(self.name)
+        try:
+            evidence = gate.evidence_dir(self.name)
+        except Exception as exc:
+            # The report must know this experiment failed, as pytest will say.
+            evidence = gate.root / self.name
+            evidence.mkdir(parents=True, exist_ok=True)
+            reason = f"the target was not ready: {type(exc).__name__}: {exc}"
+            write_journal(evidence, harness_failure(self.experiment, reason))
+            raise ExperimentFailed(f"{reason}\nevidence: {evidence}") from exc
         try:
             journal = run(self.experiment, gate.configuration(evidence), evidence)
         finally:
@@ -184,15 +197,20 @@ class GateSession:
         }
 
     def evidence_dir(self, name: str) -> Path:
-        """Ready the target for the next experiment and give it its evidence directory."""
-        if self.target == "local":
-            self._ready_sandbox()
-        self.experiments += 1
+        """Ready the target for the next experiment and give it its evidence directory.
+
+        The directory comes first: an experiment whose target could not be
+        readied still has its place in the report, saying so.
+        """
         path = self.root / name
         path.mkdir(parents=True, exist_ok=True)
+        first = self.experiments == 0
+        self.experiments += 1
+        if self.target == "local":
+            self._ready_sandbox(first)
         return path
 
-    def _ready_sandbox(self) -> None:
+    def _ready_sandbox(self, first: bool) -> None:
         from aftershock.load.runner import registry_path, stop
         from aftershock.sandbox import lifecycle
         from aftershock.sandbox.options import SandboxOptions
@@ -201,7 +219,7 @@ class GateSession:
         if not self.booted and not self.reuse:
             lifecycle.up(self.topology, SandboxOptions(replication=self.replication))
             self.booted = True
-        elif self.experiments:
+        elif not first:
             # A load the previous experiment left running would write into this one's evidence.
             stop(registry_path(self.topology.state_root, self.topology.name))
             make_whole(self.topology)

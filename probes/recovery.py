@@ -163,10 +163,10 @@ def hold_until_recovered(
             log.info(
                 "hold: %s recovered after %.1f s of fault (%s)", began.fault, held, result.reason
             )
-            return {"recovered": True, "held_s": round(held, 1), **result.as_dict()}
+            return {**result.as_dict(), "recovered": True, "held_s": round(held, 1)}
         if now >= deadline:
             log.warning("hold: %s not recovered within the %g s budget", began.fault, budget_s)
-            return {"recovered": False, "held_s": round(held, 1), **result.as_dict()}
+            return {**result.as_dict(), "recovered": False, "held_s": round(held, 1)}
         if now >= next_line:
             log.info("hold: %s on for %.0f s, %s", began.fault, held, result.reason)
             next_line = now + PROGRESS_S

@@ -18,6 +18,7 @@ from aftershock.load.actions import stop_load
 
 ROLLBACKS_ALWAYS: dict[str, Any] = {"runtime": {"rollbacks": {"strategy": "always"}}}
 JOURNAL_FILE = "journal.json"
+HARNESS_ERROR = "aftershock_harness_error"  # why the harness could not run the experiment
 SHOWN = 300  # characters of a probe's value shown in a failure
 LISTED = 50  # ids shown per category; the journal holds them all
 EVIDENCE_KEYS = (
@@ -54,10 +55,50 @@ def run(
             running,
             settings=copy.deepcopy(ROLLBACKS_ALWAYS),
         )
+    except Exception as exc:  # noqa: BLE001 - chaoslib crashed: no journal, no rollbacks
+        journal = harness_failure(running, f"chaoslib raised {type(exc).__name__}: {exc}")
+        journal["rollbacks"] = undo_everything(configuration)
     finally:
         signal.signal(signal.SIGINT, previous)
-    (evidence / JOURNAL_FILE).write_text(json.dumps(journal, indent=2, default=str))
+    write_journal(evidence, journal)
     return journal
+
+
+def write_journal(evidence: Path, journal: dict[str, Any]) -> None:
+    (evidence / JOURNAL_FILE).write_text(json.dumps(journal, indent=2, default=str))
+
+
+def harness_failure(experiment: dict[str, Any], reason: str) -> dict[str, Any]:
+    """A journal for an experiment the harness could not run to its end: failed, saying why.
+
+    chaoslib writes no journal when it raises (a tolerance that cannot read
+    a steady-state value, say), and the sandbox reset before an experiment
+    can fail before it starts: without this, the report would not know the
+    experiment and could say PASSED while pytest fails.
+    """
+    return {
+        "status": "failed",
+        "deviated": False,
+        "experiment": experiment,
+        "run": [],
+        "rollbacks": [],
+        HARNESS_ERROR: reason,
+    }
+
+
+def undo_everything(configuration: dict[str, Any]) -> list[dict[str, Any]]:
+    """What the rollbacks would have done: stop the load, heal every fault; as journal runs."""
+    from aftershock.faults.heal import heal_all
+
+    runs = []
+    for name, undo in (("stop-the-load", stop_load), ("heal-every-fault", heal_all)):
+        try:
+            runs.append({"activity": {"name": name}, "status": "succeeded",
+                         "output": undo(configuration)})  # fmt: skip
+        except Exception as exc:  # noqa: BLE001 - each undo gets its try, the failure is kept
+            runs.append({"activity": {"name": name}, "status": "failed",
+                         "exception": [f"{type(exc).__name__}: {exc}"]})  # fmt: skip
+    return runs
 
 
 def verdict_summary(journal: dict[str, Any]) -> list[str]:
@@ -74,6 +115,8 @@ def verdict_summary(journal: dict[str, Any]) -> list[str]:
     for verdict in journal.get("aftershock_verdicts", []):
         if not verdict["tolerance_met"]:
             problems.append(f"verdict {_verdict_line(verdict)}")
+    if journal.get(HARNESS_ERROR):
+        problems.append(f"the harness could not run the experiment: {journal[HARNESS_ERROR]}")
     if journal.get("aftershock_safeguard"):
         problems.append(f"safeguard: {journal['aftershock_safeguard']['reason']}")
     if journal.get("aftershock_verdicts_note"):

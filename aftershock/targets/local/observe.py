@@ -175,7 +175,7 @@ def leader_changed(topology: Topology, old_leader: str, since: float) -> dict[st
         after = (
             f"{promoted_at - since:.1f} s after the fault" if promoted_at else "at an unknown time"
         )
-        reason = f"{new} leads, promoted {after} (timeline {timeline})"
+        reason = f"{new} leads, promoted {after} (from timeline {timeline})"
     elif not writers:
         reason = "no node takes writes"
     elif len(writers) > 1:

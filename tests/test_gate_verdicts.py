@@ -1,0 +1,133 @@
+"""Each verdict fails for the reason it names: the platform is broken on purpose, the gate says so.
+
+The gate runs in a subprocess, as an operator runs it, on the shared
+sandbox (`--reuse-sandbox`); the fixture makes the sandbox whole again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sandbox_probes import wait_for
+
+from aftershock.config.topology import REGIONS, Topology
+from aftershock.load.runner import registry_path, running
+from aftershock.sandbox import postgres
+from aftershock.sandbox.state import load_credentials
+from aftershock.targets.local.common import ledger
+
+pytestmark = pytest.mark.sandbox
+
+ROOT = Path(__file__).resolve().parents[1]
+HOLD_S = "20"  # the hold budget: enough for the sandbox's failover, short for a test
+
+
+def gate(topology: Topology, experiment: str, results: Path) -> list[str]:
+    """The command that runs one experiment on the shared sandbox as the gate does."""
+    return [
+        sys.executable, "-m", "pytest", "experiments", "-k", experiment, "--sandbox",
+        topology.name, "--reuse-sandbox", "--results", str(results), "-p", "no:cacheprovider",
+    ]  # fmt: skip
+
+
+def environment() -> dict[str, str]:
+    return {**os.environ, "AFTERSHOCK_HOLD_BUDGET_S": HOLD_S}
+
+
+def verdict_line(text: str, name: str) -> str:
+    """The first line naming verdict `name` (with CI set, pytest repeats the failure text)."""
+    return next(x for x in text.splitlines() if x.startswith(f"verdict {name}"))
+
+
+def journal(results: Path, experiment: str) -> dict:
+    [path] = results.glob(f"gate-*/{experiment}/journal.json")
+    return json.loads(path.read_text())
+
+
+def test_a_platform_that_does_not_fail_over_fails_the_failover_verdicts(
+    whole_sandbox: Topology, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Automatic failover off: Patroni in maintenance mode, as an operator may leave it.
+    postgres.set_maintenance(whole_sandbox, load_credentials(whole_sandbox), paused=True)
+    wait_for(
+        lambda: all(postgres.in_maintenance(whole_sandbox, r) for r in REGIONS),
+        what="Patroni in maintenance mode",
+    )
+    done = subprocess.run(
+        gate(whole_sandbox, "region-outage", tmp_path),
+        cwd=ROOT, env=environment(), capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    text = done.stdout + done.stderr
+    assert done.returncode == 1, text
+    promise = verdict_line(text, "failover-within-the-promise")
+    assert "did not fail over: recovered only after the undo of isolate_region taiwan" in promise
+    assert verdict_line(text, "failover-within-the-design-claim")
+    failover = next(
+        v
+        for v in journal(tmp_path, "region-outage")["aftershock_verdicts"]
+        if v["name"] == "failover-within-the-promise"
+    )["output"]
+    assert failover["held_s"] >= float(HOLD_S)  # the fault was held for the whole budget
+    assert failover["failback"]["recovered"] is True
+    with capsys.disabled():
+        print(
+            f"\n[measured] failover paused: held {failover['held_s']:.1f} s, detection "
+            f"{failover['detection_s']} s, recovered {failover['failback']['seconds']} s "
+            "after the undo only"
+        )
+
+
+def test_a_load_that_dies_before_the_fault_fails_load_coverage(
+    whole_sandbox: Topology, tmp_path: Path
+) -> None:
+    registry = registry_path(whole_sandbox.state_root, whole_sandbox.name)
+    run = subprocess.Popen(
+        gate(whole_sandbox, "region-outage", tmp_path), cwd=ROOT, env=environment(),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    try:
+        wait_for(lambda: running(registry) is not None, timeout=120, what="the load running")
+        load = running(registry)
+        assert load is not None
+        assert not ledger(whole_sandbox).entries(), "the fault came before the load was killed"
+        os.killpg(load.pid, signal.SIGKILL)  # Locust dies, as an OOM kill would do it
+        output, _ = run.communicate(timeout=600)
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+    text = output.decode(errors="replace")
+    assert run.returncode == 1, text
+    line = verdict_line(text, "load-covered-the-experiment")
+    assert "the load did not cover the experiment" in line, line
+    assert "no request while isolate_region taiwan" in line, line
+    assert "it crashed" in line, line
+
+
+def test_database_failover_promotes_tokyo_and_the_verdict_names_it(
+    whole_sandbox: Topology, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    done = subprocess.run(
+        gate(whole_sandbox, "database-failover", tmp_path),
+        cwd=ROOT, env=environment(), capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    text = done.stdout + done.stderr
+    assert done.returncode == 0, text
+    verdicts = {v["name"]: v for v in journal(tmp_path, "database-failover")["aftershock_verdicts"]}
+    took_over = verdicts["a-standby-took-over"]["output"]
+    assert took_over["old_leader"] == "taiwan"
+    assert took_over["leader"] == "tokyo"
+    assert 0 < took_over["promotion_s"] < 30, took_over
+    failover = verdicts["failover-within-the-design-claim"]["output"]
+    assert failover["claim"]["valid"] is True
+    with capsys.disabled():
+        print(
+            f"\n[measured] database-failover: tokyo promoted {took_over['promotion_s']:.1f} s "
+            f"after the crash; detection {failover['detection_s']} s, failover "
+            f"{failover['seconds']} s, failback errors {failover['failback']['errors']}"
+        )
