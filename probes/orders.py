@@ -9,9 +9,13 @@ from typing import Any
 
 from chaoslib.types import Configuration, Secrets
 
+from aftershock.check import checkers, phases
+from aftershock.config.budgets import budgets
 from aftershock.config.target import sandbox, target_name
+from aftershock.load import history
 from aftershock.load.runner import find_run
-from aftershock.targets.dispatch import local_sandbox
+from aftershock.load.runs import Run
+from aftershock.targets.dispatch import fault_ledger, local_sandbox
 
 __all__ = ["integrity"]
 
@@ -30,19 +34,32 @@ def integrity(
     name the idempotency keys. Refuses while the load still runs.
     """
     target = target_name(configuration)
+    run = find_run(sandbox(configuration), run_dir)
     if target != "local":  # Aurora over SQL (database.sql of the target file)
         from aftershock.targets.drivers import observe
 
-        return observe(
-            target,
-            "integrity",
-            configuration,
-            run=find_run(sandbox(configuration), run_dir),
-            converge_timeout=float(converge_timeout),
+        found = observe(
+            target, "integrity", configuration, run=run, converge_timeout=float(converge_timeout)
         )
-    topology = local_sandbox("integrity", configuration)
-    from aftershock.targets.local.final_reads import order_integrity
+    else:
+        topology = local_sandbox("integrity", configuration)
+        from aftershock.targets.local.final_reads import order_integrity
 
-    run = find_run(topology, run_dir)
-    result = order_integrity(topology, run, float(converge_timeout))
-    return {**result.as_dict(), "run_dir": str(run.path)}
+        found = order_integrity(topology, run, float(converge_timeout)).as_dict()
+    return {**found, "run_dir": str(run.path), "rpo": _rpo(found, run, configuration)}
+
+
+def _rpo(found: dict[str, Any], run: Run, configuration: Configuration) -> dict[str, Any]:
+    """The recovery point of the lost orders, against the promise (judge `$.rpo.valid`)."""
+    target_s = budgets(configuration).promise_rpo_s
+    if found.get("valid") == checkers.UNKNOWN:
+        return {"seconds": None, "target_s": target_s, "valid": checkers.UNKNOWN,
+                "reason": "order loss could not be judged"}  # fmt: skip
+    started = (configuration or {}).get("aftershock_experiment_started") or 0.0
+    faults_at = [
+        e.at
+        for e in fault_ledger(configuration).events()
+        if e.event == "inject" and e.at >= float(started)
+    ]
+    records = history.read(run.path / history.HISTORY_FILE).records
+    return phases.rpo(records, list(found.get("lost") or []), faults_at, target_s)

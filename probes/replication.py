@@ -11,6 +11,7 @@ from typing import Any
 from chaoslib.types import Configuration, Secrets
 
 from aftershock.config.target import target_name
+from aftershock.errors import EvidenceMissing
 from aftershock.targets.dispatch import fault_ledger, local_sandbox
 
 __all__ = ["lag_seconds", "leader_changed", "primaries"]
@@ -52,7 +53,12 @@ def primaries(configuration: Configuration = None, secrets: Secrets = None) -> d
     topology = local_sandbox("primaries", configuration)
     from aftershock.targets.local.observe import primaries as observe
 
-    return observe(topology)
+    found = observe(topology)
+    if found["unreachable"]:
+        # A node we cannot ask may be taking writes: the count is a floor, not a verdict.
+        where = "; ".join(f"{r}: {why}" for r, why in found["unreachable"].items())
+        raise EvidenceMissing(f"could not look: no answer from {where}")
+    return found
 
 
 def leader_changed(
@@ -71,7 +77,9 @@ def leader_changed(
     if target != "local":  # aws: the writer instance of the writer cluster against the recorded one
         from aftershock.targets.drivers import observe
 
-        return observe(target, "leader_changed", configuration, old_leader=old, since=injected.at)
+        return observe(
+            target, "leader_changed", configuration, fault=fault, old_leader=old, since=injected.at
+        )
     topology = local_sandbox("leader_changed", configuration)
     from aftershock.targets.local.observe import leader_changed as observe_local
 

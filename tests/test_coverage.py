@@ -68,6 +68,19 @@ def test_zero_acknowledged_orders_is_no_coverage_even_without_a_fault() -> None:
     assert load_coverage([], [], [], CLEAN).reason.endswith("no request was recorded")
 
 
+def test_a_load_that_recorded_nothing_names_every_phase_it_missed() -> None:
+    result = load_coverage([], [], [FAULT], {"code": -9})
+    assert result.valid is False
+    for gap in (
+        "it crashed",
+        "no request was recorded",
+        "no request while isolate_region taiwan",
+        "no request after the last undo",
+        "no order acknowledged before the first fault",
+    ):
+        assert gap in result.reason, gap  # fmt: skip
+
+
 def test_a_fault_never_undone_is_named() -> None:
     result = load_coverage(
         requests(1000, 1040), orders(1005, 1035), [Fault("kill_cache tokyo", 1010, None)], CLEAN

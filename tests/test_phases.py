@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from aftershock.check.checkers import UNKNOWN
-from aftershock.check.phases import failover, within
+from aftershock.check.phases import failover, rpo, within
 
 FAULT = 1000.0
 
@@ -72,3 +72,30 @@ def test_a_recovery_is_judged_against_its_target_and_bracket() -> None:
     assert within(45.0, 44.9, 30.0) is False
     assert within(45.0, 20.0, 30.0) == UNKNOWN  # it may have been inside the target
     assert within(None, None, 30.0) is False
+
+
+def acked(key: str, t: float) -> list[dict]:
+    return [
+        {"t": t - 0.05, "type": "invoke", "id": key, "process": "p", "op": "checkout"},
+        {"t": t, "type": "ok", "id": key, "process": "p", "op": "checkout", "value": {}},
+    ]
+
+
+def test_rpo_spans_the_first_lost_acknowledgement_to_the_failover() -> None:
+    records = [*acked("kept", 1001.0), *acked("a", 1008.5), *acked("b", 1012.0)]
+    # Partitioned at 1008, crashed (the failover) at 1018: a and b lost.
+    found = rpo(records, ["a", "b"], [1008.0, 1018.0], target_s=60.0)
+    assert found["seconds"] == pytest.approx(9.5)
+    assert found["failover_at"] == 1018.0
+    assert found["valid"] is True
+    assert rpo(records, ["a", "b"], [1008.0, 1018.0], target_s=5.0)["valid"] is False
+
+
+def test_rpo_is_zero_when_nothing_is_lost_and_unknown_without_the_acknowledgements() -> None:
+    assert rpo([], [], [1000.0], 60.0) == {
+        "seconds": 0.0, "target_s": 60.0, "valid": True, "reason": "no order lost",
+    }  # fmt: skip
+    assert rpo([], ["ghost"], [1000.0], 60.0)["valid"] == UNKNOWN
+    # Lost after any fault: the span of the lost acknowledgements themselves.
+    late = [*acked("a", 1030.0), *acked("b", 1041.0)]
+    assert rpo(late, ["a", "b"], [1000.0], 60.0)["seconds"] == pytest.approx(11.0)

@@ -46,9 +46,9 @@ def load_coverage(
     phases: list[dict[str, Any]] = []
     if not times:
         problems.append("no request was recorded")
-    elif faults:
+    if faults:
         problems += _phase_problems(times, acked, faults, phases)
-    elif not acked:
+    elif times and not acked:
         problems.append("no order was acknowledged")
     details = {"phases": phases, "requests": len(times), "acknowledged": len(acked),
                "ending": ending}  # fmt: skip
@@ -83,10 +83,12 @@ def _phase_problems(
     if never:
         problems.append(f"never undone: {', '.join(never)}")
     last = max((f.undone for f in faults if f.undone is not None), default=None)
-    windows = [("before the first fault", times[0], first)]
+    start = times[0] if times else first
+    end = times[-1] + 1e-9 if times else (last or first)
+    windows = [("before the first fault", start, first)]
     windows += [(f"while {f.label}", f.at, f.undone or f.at) for f in faults]
     if last is not None:
-        windows.append(("after the last undo", last, times[-1] + 1e-9))
+        windows.append(("after the last undo", last, max(end, last)))
     for name, low, high in windows:
         count = sum(1 for t in times if low <= t < high)
         orders = sum(1 for t in acked if low <= t < high)
@@ -94,9 +96,9 @@ def _phase_problems(
                        "acknowledged": orders})  # fmt: skip
         if count == 0:
             problems.append(f"no request {name}")
-    if times[0] >= first:
+    if times and times[0] >= first:
         problems.append(f"the load began {times[0] - first:.1f} s after the first fault")
-    if last is not None and times[-1] <= last:
+    if times and last is not None and times[-1] <= last:
         problems.append(f"the load ended {last - times[-1]:.1f} s before the last undo")
     if not any(t < first for t in acked):
         problems.append("no order acknowledged before the first fault")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from aftershock.check.checkers import UNKNOWN, Result, recovery_time
+from aftershock.load import history
 from aftershock.load.timeline import is_error
 
 SUSTAIN_S = 3.0  # seconds of good traffic before the undo that make a recovery a failover
@@ -111,3 +112,43 @@ def within(seconds: float | None, bracket_low: float | None, target_s: float) ->
     if bracket_low is not None and bracket_low <= target_s:
         return UNKNOWN
     return False
+
+
+def rpo(
+    records: list[dict[str, Any]],
+    lost: list[str],
+    faults_at: list[float],
+    target_s: float,
+) -> dict[str, Any]:
+    """Recovery point: the span of acknowledged orders lost, first lost acknowledgement to failover.
+
+    `records` is the history, `lost` the idempotency keys the final read
+    did not find, `faults_at` the experiment's fault injections. The
+    failover is the first injection at or after the first lost
+    acknowledgement (the crash that made the lost writes unrecoverable);
+    acknowledgements lost after it stretch the span to the last of them.
+    0 s when nothing was lost.
+    """
+    if not lost:
+        return {"seconds": 0.0, "target_s": target_s, "valid": True, "reason": "no order lost"}
+    wanted = set(lost)
+    acked = [
+        float(r["t"]) for r in records if r.get("type") == history.OK and r.get("id") in wanted
+    ]
+    if not acked:
+        return {"seconds": None, "target_s": target_s, "valid": UNKNOWN,
+                "reason": "the lost orders' acknowledgements are not in the history"}  # fmt: skip
+    first, last = min(acked), max(acked)
+    failover_at = min((t for t in faults_at if t >= first), default=None)
+    seconds = round(max(failover_at or last, last) - first, 3)
+    valid = seconds <= target_s
+    verb = "within" if valid else "beyond"
+    return {
+        "seconds": seconds,
+        "target_s": target_s,
+        "valid": valid,
+        "first_lost_at": first,
+        "failover_at": failover_at,
+        "reason": f"{len(lost)} acknowledged orders lost over {seconds:.1f} s, "
+        f"{verb} {target_s:g} s",
+    }

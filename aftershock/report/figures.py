@@ -249,6 +249,7 @@ def orders(verdicts: list[dict[str, Any]]) -> dict[str, Any] | None:
         "acknowledged": out.get("acknowledged"),
         **counts,
         "reason": row["reason"],
+        "rpo": out.get("rpo"),  # the span of the lost orders against the promise
     }
 
 

@@ -158,18 +158,18 @@ def primaries(ctx: Context) -> dict[str, Any]:
     return {"primaries": writers, "count": len(writers), "unreachable": unreachable}
 
 
-def leader_changed(ctx: Context, old_leader: str = "", since: float = 0.0) -> dict[str, Any]:
+def leader_changed(
+    ctx: Context, fault: str = "crash_db_leader", old_leader: str = "", since: float = 0.0
+) -> dict[str, Any]:
     """Whether the writer instance the fault recorded still writes for its cluster.
 
     `crash_db_leader` records the writer instance it failed over from; the
     promotion time is not read (`promoted_at` is None): Aurora's events
     would have it, and the verdict judges the change only.
     """
-    entry = next(
-        (e for e in ctx.ledger.entries() if e.fault in ("crash_db_leader", "kill_db_leader")), None
-    )
+    entry = next((e for e in ctx.ledger.entries() if e.fault == fault), None)
     if entry is None:
-        raise SandboxError("no crash_db_leader in the aws fault ledger: nothing to compare")
+        raise SandboxError(f"no {fault} in the aws fault ledger: nothing to compare")
     region = str(entry.params.get("region", old_leader))
     was = entry.params.get("touched", {}).get("writer_instance")
     now = cluster_writer(ctx, region)

@@ -7,12 +7,22 @@ the next failover, not just data the leader happens to hold.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+import psycopg
+
 from aftershock.check import checkers, final_read
 from aftershock.config.topology import Topology
+from aftershock.errors import EvidenceMissing
 from aftershock.load.runs import Run
 from aftershock.sandbox.endpoints import connect
 from aftershock.sandbox.state import load_credentials
 from aftershock.targets.local.observe import replication_lag
+
+T = TypeVar("T")
+RETRY_S = 30.0  # seconds a final read retries transient database errors
 
 
 def order_integrity(topology: Topology, run: Run, converge_timeout: float) -> checkers.Result:
@@ -29,15 +39,44 @@ def order_integrity(topology: Topology, run: Run, converge_timeout: float) -> ch
         return checkers.Result(
             "order_integrity", checkers.UNKNOWN, {"replication": lag}, f"no final read: {why}"
         )
-    with connect(topology, load_credentials(topology), dbname="shop", timeout=5) as conn:
-        return final_read.orders(run, conn)
+
+    def read() -> checkers.Result:
+        with connect(topology, load_credentials(topology), dbname="shop", timeout=5) as conn:
+            return final_read.orders(run, conn)
+
+    return retrying(read, "the final read of the orders table")
 
 
 def stock_rows(topology: Topology) -> list[tuple[int, int, int, int]]:
     """(product, units stocked, stock left, units sold) for every product, from the leader."""
-    with connect(topology, load_credentials(topology), dbname="shop", timeout=5) as conn:
-        return final_read.stock_rows(
-            conn,
-            f"sandbox {topology.name}",
-            remedy="rebuild it with `aftershock sandbox down` and `up`",
-        )
+
+    def read() -> list[tuple[int, int, int, int]]:
+        with connect(topology, load_credentials(topology), dbname="shop", timeout=5) as conn:
+            return final_read.stock_rows(
+                conn,
+                f"sandbox {topology.name}",
+                remedy="rebuild it with `aftershock sandbox down` and `up`",
+            )
+
+    return retrying(read, "the stock read")
+
+
+def retrying(read: Callable[[], T], what: str, deadline_s: float = RETRY_S) -> T:
+    """`read()`, again while the database answers with a transient error, until `deadline_s`.
+
+    A leader that restarts or hands over right after a fault ends the
+    final read's connection (`AdminShutdown`, a refused connect): that is
+    the platform settling, not a verdict. Past the deadline the error
+    stands, and the probe says it could not look.
+    """
+    deadline = time.monotonic() + deadline_s
+    while True:
+        try:
+            return read()
+        except psycopg.OperationalError as exc:
+            if time.monotonic() >= deadline:
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise EvidenceMissing(
+                    f"could not look: {what} failed for {deadline_s:g} s: {first}"
+                ) from exc
+            time.sleep(1.0)
