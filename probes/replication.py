@@ -10,11 +10,15 @@ from typing import Any
 
 from chaoslib.types import Configuration, Secrets
 
-from aftershock.config.target import target_name
+from aftershock.check.lag import lag_under_load as lag_check
+from aftershock.config.target import sandbox, target_name
 from aftershock.errors import EvidenceMissing
+from aftershock.load import history
+from aftershock.load.runner import find_run
+from aftershock.load.runs import LAG_FILE
 from aftershock.targets.dispatch import fault_ledger, local_sandbox
 
-__all__ = ["lag_seconds", "leader_changed", "primaries"]
+__all__ = ["lag_seconds", "lag_under_load", "leader_changed", "primaries"]
 
 
 def lag_seconds(
@@ -84,3 +88,29 @@ def leader_changed(
     from aftershock.targets.local.observe import leader_changed as observe_local
 
     return observe_local(topology, old, injected.at)
+
+
+def lag_under_load(
+    settle_s: float = 10.0,
+    limit_s: float = 1.0,
+    run_dir: str = "",
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> dict[str, Any]:
+    """The lag promise judged on every sample the lag recorder took under load, outside faults.
+
+    Samples from a fault's injection to `settle_s` after its undo are left
+    out; every other sample taken while the load ran counts, and one that
+    could not measure counts against the promise. Judge `$.valid`; `p99_s`,
+    `max_s` and `unmeasured` are the figures.
+    """
+    run = find_run(sandbox(configuration), run_dir)
+    samples = history.read(run.path / LAG_FILE).records
+    times = [float(r["t"]) for r in history.read(run.path / history.TIMELINE_FILE).records]
+    span = (min(times), max(times)) if times else None
+    started = float((configuration or {}).get("aftershock_experiment_started") or 0.0)
+    events = fault_ledger(configuration).events()
+    healed = {e.id: e.at for e in events if e.event == "heal"}
+    faults = [(e.at, healed.get(e.id)) for e in events if e.event == "inject" and e.at >= started]
+    result = lag_check(samples, span, faults, float(settle_s), float(limit_s))
+    return {**result.as_dict(), "run_dir": str(run.path)}

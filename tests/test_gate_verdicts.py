@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from sandbox_probes import wait_for
 from aftershock.config.topology import REGIONS, Topology
 from aftershock.load.runner import registry_path, running
 from aftershock.sandbox import postgres
+from aftershock.sandbox.endpoints import connect_node
 from aftershock.sandbox.state import load_credentials
 from aftershock.targets.local.common import ledger
 
@@ -131,3 +133,36 @@ def test_database_failover_promotes_tokyo_and_the_verdict_names_it(
             f"after the crash; detection {failover['detection_s']} s, failover "
             f"{failover['seconds']} s, failback errors {failover['failback']['errors']}"
         )
+
+
+def test_a_replica_that_stops_applying_wal_under_load_fails_the_lag_promise(
+    whole_sandbox: Topology, tmp_path: Path
+) -> None:
+    """Healthy before and after: only the samples taken under load can catch it."""
+    registry = registry_path(whole_sandbox.state_root, whole_sandbox.name)
+    creds = load_credentials(whole_sandbox)
+    run = subprocess.Popen(
+        gate(whole_sandbox, "baseline", tmp_path), cwd=ROOT, env=environment(),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    try:
+        wait_for(lambda: running(registry) is not None, timeout=120, what="the load running")
+        time.sleep(3)
+        # Not a declared fault: no ledger entry, so no fault window excuses it.
+        postgres.set_maintenance(whole_sandbox, creds, paused=True)
+        wait_for(lambda: postgres.in_maintenance(whole_sandbox, "tokyo"), what="maintenance")
+        with connect_node(whole_sandbox, "tokyo", creds) as conn:
+            conn.execute("SELECT pg_wal_replay_pause()")
+            time.sleep(10)
+            conn.execute("SELECT pg_wal_replay_resume()")
+        postgres.set_maintenance(whole_sandbox, creds, paused=False)
+        output, _ = run.communicate(timeout=600)
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+    text = output.decode(errors="replace")
+    assert run.returncode == 1, text
+    line = verdict_line(text, "lag-under-1s-under-load")
+    assert "samples over 1 s" in line, line
+    hypothesis = journal(tmp_path, "baseline")["steady_states"]
+    assert all(p["tolerance_met"] for p in hypothesis["after"]["probes"]), "healthy after"

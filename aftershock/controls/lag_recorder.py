@@ -27,8 +27,9 @@ from typing import Any
 
 from chaoslib.types import Configuration, Experiment, Journal, Secrets
 
+from aftershock.load.runs import LAG_FILE
+
 log = logging.getLogger("chaostoolkit")
-LAG_FILE = "replication_lag.jsonl"
 RECORDER = "_aftershock_lag_recorder"  # the running recorder, kept on the experiment
 JOIN_TIMEOUT = 10.0  # seconds: one sample's worst case (timeout plus connect) and then some
 # Remote targets read CloudWatch, which publishes the lag once a minute: a

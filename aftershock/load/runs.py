@@ -16,6 +16,8 @@ from typing import Any
 
 from aftershock.load import history
 
+LAG_FILE = "replication_lag.jsonl"  # the lag recorder's samples, beside the timeline
+
 
 @dataclass(frozen=True)
 class Run:

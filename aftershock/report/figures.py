@@ -14,8 +14,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from aftershock.controls.lag_recorder import LAG_FILE
 from aftershock.load import history
+from aftershock.load.runs import LAG_FILE
 from aftershock.load.timeline import error_budget, span_s, summarize
 from aftershock.report import score
 from aftershock.runner.experiment import JOURNAL_FILE, verdict_summary
@@ -26,6 +26,7 @@ PROMISE_OF = {
     ("probes.recovery", "rto_seconds"): "rto",
     ("probes.recovery", "failover"): "rto",
     ("probes.replication", "lag_seconds"): "lag",
+    ("probes.replication", "lag_under_load"): "lag",
 }  # every other probe is part of the hypothesis promise
 SIMPLE_PATH = re.compile(r"^\$((?:\.\w+)+)$")
 
@@ -265,12 +266,8 @@ def lag_figures(
         for row in hypothesis
         if row["promise"] == "lag"
         for cell in (row["before"], row["after"])
-        if cell is not None and isinstance(cell["value"], int | float)
-    ] + [
-        float(v["value"])
-        for v in verdicts
-        if v["promise"] == "lag" and isinstance(v["value"], int | float)
-    ]
+        if cell is not None and _number(cell["value"])
+    ] + [float(v["value"]) for v in verdicts if v["promise"] == "lag" and _number(v["value"])]
     values = measured + probed
     capped = any(r.get("capped") for s in samples for r in (s.get("replicas") or {}).values())
     return {
@@ -278,7 +275,20 @@ def lag_figures(
         "capped": capped,  # the max is a lower bound: a sample hit the probe's timeout
         "samples": len(samples),
         "unmeasured": sum(1 for s in samples if s.get("max") is None),
+        # The promise under load (probes.replication.lag_under_load): faults left out.
+        "under_load": next(
+            (
+                {k: v["output"].get(k) for k in ("valid", "p99_s", "max_s", "judged", "unmeasured")}
+                for v in verdicts
+                if (v.get("output") or {}).get("checker") == "lag_under_load"
+            ),
+            None,
+        ),
     }
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def traffic(timeline: list[dict[str, Any]]) -> dict[str, Any]:

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from aftershock.controls.lag_recorder import LAG_FILE
 from aftershock.load import history
+from aftershock.load.runs import LAG_FILE
 from aftershock.report import figures, markdown, page, plots, score
 from aftershock.runner.experiment import JOURNAL_FILE
 

@@ -32,6 +32,7 @@ LOCAL_EVIDENCE = {
     ("probes.recovery", "failover"),
     ("probes.recovery", "hold_until_recovered"),
     ("probes.traffic", "coverage"),
+    ("probes.replication", "lag_under_load"),
 }
 REMOTE_PROBES = {
     "probes.health": ("region_ready",),
