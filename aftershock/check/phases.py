@@ -99,7 +99,7 @@ def failback(
         "errors": errors,
         "recovered": "at_most" in back.details or back.details.get("bad_windows") == 0,
         "seconds": back.details.get("seconds"),
-        "reason": back.reason,
+        "reason": back.reason.replace("after the fault", "after the undo"),
     }
 
 

@@ -226,6 +226,8 @@ def rto(verdicts: list[dict[str, Any]]) -> dict[str, Any] | None:
         "fault": out.get("fault"),
         "reason": row["reason"],
         # Phases (probes.recovery.failover): detection, failover while held, failback.
+        "fault_start": out.get("fault_start"),
+        "undo_at": out.get("undo_at"),
         "detection_s": out.get("detection_s"),
         "held_s": out.get("held_s"),
         "failback": out.get("failback"),

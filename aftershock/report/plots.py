@@ -36,6 +36,9 @@ COLOURS = {
 }
 FAULT_FILL = "rgba(255, 127, 14, 0.18)"
 ROLLBACK_LINE = "#2ca02c"
+FAILOVER_FILL = "rgba(44, 160, 44, 0.16)"  # the fault held, traffic recovering elsewhere
+FAILED_FILL = "rgba(214, 39, 40, 0.16)"  # the fault held and nothing recovered
+FAILBACK_FILL = "rgba(31, 119, 180, 0.16)"  # after the undo, until traffic recovered again
 
 
 def plotly_js() -> str:
@@ -50,8 +53,14 @@ def experiment_figure(
     marks: list[dict[str, Any]],
     started: str | None,
     ended: str | None,
+    rto: dict[str, Any] | None = None,
 ) -> str:
-    """The experiment's four panels as an HTML fragment (a div and its script)."""
+    """The experiment's four panels as an HTML fragment (a div and its script).
+
+    With the recovery verdict's figures (`rto`), the failover (the fault to
+    recovery while it held) and the failback (the undo to recovery after
+    it) are drawn as phases of their own.
+    """
     origin = series.epoch(started) or _first_time(timeline, samples)
     until = series.epoch(ended) or origin
     fig = make_subplots(
@@ -86,6 +95,8 @@ def experiment_figure(
             col=1,
         )
     _mark_faults(fig, marks, origin, until)
+    if rto:
+        _mark_phases(fig, rto, origin)
     fig.update_xaxes(title_text="seconds since the experiment started", row=4, col=1)
     fig.update_yaxes(rangemode="tozero")
     fig.update_layout(
@@ -96,6 +107,29 @@ def experiment_figure(
         template="plotly_white",
     )
     return _fragment(fig, div_id, 900)
+
+
+def _mark_phases(fig: go.Figure, rto: dict[str, Any], origin: float) -> None:
+    """Failover and failback as bands on the top panel, each labelled with its figure."""
+    start, undo = rto.get("fault_start"), rto.get("undo_at")
+    failback = rto.get("failback") or {}
+    phases = []
+    if start is not None and rto.get("valid") is True and rto.get("seconds") is not None:
+        phases.append(("failover", start, start + float(rto["seconds"]),
+                       f"failover {float(rto['seconds']):.1f} s", FAILOVER_FILL))  # fmt: skip
+    elif start is not None and undo is not None:
+        phases.append(("failover", start, undo, "no failover while held", FAILED_FILL))
+    if undo is not None and failback.get("seconds") is not None:
+        phases.append(("failback", undo, undo + max(float(failback["seconds"]), 0.5),
+                       f"failback {failback['seconds']:.1f} s, {failback.get('errors', 0)} errors",
+                       FAILBACK_FILL))  # fmt: skip
+    for _, begin, end, label, fill in phases:
+        x0, x1 = round(begin - origin, 3), round(end - origin, 3)
+        fig.add_vrect(x0=x0, x1=x1, row=1, col=1, fillcolor=fill, line_width=0, layer="below")
+        fig.add_annotation(
+            x=x0, y=0.98, xref="x", yref="y domain", text=label, showarrow=False,
+            xanchor="left", yanchor="top", font={"size": 10},
+        )  # fmt: skip
 
 
 def _scatter(line: series.Series, colour: str | None, step: bool = True) -> go.Scatter:

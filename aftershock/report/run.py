@@ -94,6 +94,7 @@ def write_report(run_dir: Path) -> Written:
             experiment["faults"],
             experiment["started"],
             experiment["ended"],
+            experiment.get("rto"),
         )
         sections.append({"experiment": experiment, "figure": figure})
     html = run_dir / HTML_FILE
