@@ -91,10 +91,13 @@ def test_the_gate_names_the_orders_the_unsafe_profile_loses_and_passes_the_defau
     journal = json.loads(journal_path.read_text())
     [integrity] = [v for v in journal["aftershock_verdicts"] if v["name"].startswith("zero-lost")]
     assert integrity["output"]["lost"] == lost  # every id named, as the journal holds them
+    rpo = integrity["output"]["rpo"]  # a real figure: the lost orders' span up to the failover
+    assert rpo["seconds"] > 0, rpo
+    assert rpo["first_lost_at"] <= rpo["failover_at"], rpo
     safe_code, safe_text = run_lost_write(tmp_path, "default")
     assert safe_code == 0, safe_text
     with capsys.disabled():
         print(
-            f"\n[measured] lost-write: unsafe profile lost {len(lost)} acknowledged orders; "
-            "default profile lost none"
+            f"\n[measured] lost-write: unsafe profile lost {len(lost)} acknowledged orders "
+            f"over an RPO of {rpo['seconds']:.1f} s; default profile lost none"
         )
