@@ -116,12 +116,22 @@ def failover(
         verb = {True: "within", False: "beyond"}.get(valid, "perhaps within")  # type: ignore[arg-type]
         return {"target_s": target_s, "valid": valid, "reason": f"{verb} {target_s:g} s"}
 
+    promise = judged(limits.promise_rto_s)
+    reason = result.reason
+    if result.valid is True:  # one line for every verdict: each names its own target
+        reason += f"; the promise: {promise['reason']}"
+    claimed: dict[str, Any] = {"kind": None, "valid": None, "reason": "no design claim named"}
+    if claim:
+        claimed = {"kind": claim, **judged(limits.claim_s(claim))}
+        if result.valid is True:
+            reason += f"; the {claim} design claim: {claimed['reason']}"
     return {
         **result.as_dict(),
+        "reason": reason,
         "fault": began.fault,
         "target_s": limits.promise_rto_s,
-        "promise": judged(limits.promise_rto_s),
-        "claim": {"kind": claim, **judged(limits.claim_s(claim))},
+        "promise": promise,
+        "claim": claimed,
         "run_dir": str(run.path),
     }
 

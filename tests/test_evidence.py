@@ -78,3 +78,28 @@ def test_rto_is_timed_from_the_journal_even_after_the_fault_was_healed(tmp_path:
     assert result["fault"] == "isolate_region"
     late = recovery.rto_seconds(target_s=5.0, configuration=config(tmp_path))
     assert late["valid"] is False
+
+
+def test_the_failover_verdict_reads_the_journal_and_judges_promise_and_claim_apart(
+    tmp_path: Path,
+) -> None:
+    book = ledger(Topology("sb", tmp_path))
+    entry = book.record(Entry("isolate_region", {"region": "taiwan"}))
+    began = book.events()[0].at
+    # Tokyo serves everyone again 12.5 s into the outage; taiwan is restored at +40 s.
+    lay_out_run(tmp_path, rows(began - 5, 60, 50, failing=(began + 0.5, began + 12.5)))
+    held = recovery.failover("isolate_region", "region", configuration=config(tmp_path))
+    assert held["valid"] is True  # still held: judged on what the journal holds so far
+    # Restored at +40 s: the heal line as the ledger writes it, at that time.
+    with book.journal.open("a") as out:
+        out.write(json.dumps({"event": "heal", "id": entry.id, "fault": entry.fault,
+                              "params": entry.params, "at": began + 40}) + "\n")  # fmt: skip
+    tight = {**config(tmp_path), "aftershock_budgets": '{"claim_region_rto_s": 10}'}
+    result = recovery.failover("isolate_region", "region", configuration=tight)
+    assert result["seconds"] == pytest.approx(12.5)
+    assert result["promise"] == {"target_s": 300.0, "valid": True, "reason": "within 300 s"}
+    assert result["claim"]["valid"] is False
+    assert "the region design claim: beyond 10 s" in result["reason"]
+    unclaimed = recovery.failover("isolate_region", "", configuration=config(tmp_path))
+    assert unclaimed["claim"] == {"kind": None, "valid": None, "reason": "no design claim named"}
+    assert unclaimed["promise"]["valid"] is True

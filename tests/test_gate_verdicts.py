@@ -166,3 +166,31 @@ def test_a_replica_that_stops_applying_wal_under_load_fails_the_lag_promise(
     assert "samples over 1 s" in line, line
     hypothesis = journal(tmp_path, "baseline")["steady_states"]
     assert all(p["tolerance_met"] for p in hypothesis["after"]["probes"]), "healthy after"
+
+
+def test_a_failover_slower_than_the_design_claim_keeps_only_the_promise(
+    whole_sandbox: Topology, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A 40 s leader lease: the standby takes over, but after the 30 s the design claims."""
+    creds = load_credentials(whole_sandbox)
+    postgres.patch_config(whole_sandbox, creds, {"ttl": 40})
+    try:
+        time.sleep(3)  # the leader renews its lease with the new ttl on its next loop
+        done = subprocess.run(
+            gate(whole_sandbox, "database-failover", tmp_path),
+            cwd=ROOT, env={**environment(), "AFTERSHOCK_HOLD_BUDGET_S": "75"},
+            capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+    finally:
+        postgres.patch_config(whole_sandbox, creds, {"ttl": postgres.TTL})
+    text = done.stdout + done.stderr
+    assert done.returncode == 1, text
+    claim = verdict_line(text, "failover-within-the-design-claim")
+    assert "beyond 30 s" in claim, claim
+    verdicts = {v["name"]: v for v in journal(tmp_path, "database-failover")["aftershock_verdicts"]}
+    assert verdicts["failover-within-the-promise"]["tolerance_met"] is True
+    assert verdicts["a-standby-took-over"]["tolerance_met"] is True
+    failover = verdicts["failover-within-the-design-claim"]["output"]
+    assert 30 < failover["seconds"] < 300
+    with capsys.disabled():
+        print(f"\n[measured] 40 s lease: failover {failover['seconds']} s, beyond the 30 s claim")

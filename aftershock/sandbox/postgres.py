@@ -254,11 +254,16 @@ def set_maintenance(topology: Topology, creds: Credentials, paused: bool) -> Non
 
     In maintenance mode Patroni neither fails over nor touches PostgreSQL.
     """
+    patch_config(topology, creds, {"pause": paused})
+
+
+def patch_config(topology: Topology, creds: Credentials, changes: dict[str, Any]) -> None:
+    """Change the cluster's dynamic configuration (PATCH /config) through any live node."""
     token = base64.b64encode(f"patroni:{creds.patroni_api}".encode()).decode()
     for region in REGIONS:  # any live node accepts the change for the cluster
         request = urllib.request.Request(  # noqa: S310 (http only)
             f"{topology.patroni_url(region)}/config",
-            data=json.dumps({"pause": paused}).encode(),
+            data=json.dumps(changes).encode(),
             headers={"Authorization": f"Basic {token}", "Content-Type": "application/json"},
             method="PATCH",
         )
@@ -267,7 +272,7 @@ def set_maintenance(topology: Topology, creds: Credentials, paused: bool) -> Non
                 return
         except (urllib.error.URLError, OSError):
             continue
-    raise SandboxError("no Patroni node accepted the maintenance-mode change")
+    raise SandboxError(f"no Patroni node accepted the configuration change {changes}")
 
 
 def in_maintenance(topology: Topology, site: str) -> bool:
