@@ -136,3 +136,36 @@ def test_think_time_reads_min_and_max(text: str, bounds: tuple[float, float]) ->
 def test_bad_think_time_is_refused(text: str) -> None:
     with pytest.raises(ValueError, match="--think-time"):
         task_mix.think_time(text)
+
+
+def test_a_stopped_locust_with_a_load_shape_ends_cleanly_and_keeps_its_records(
+    tmp_path: Path,
+) -> None:
+    """SIGTERM would kill a shaped headless Locust outright; the harness's stop must not."""
+    import time
+
+    from aftershock.load import history
+    from aftershock.load.runner import EXIT_FILE, STOP_FILE, launch, record_exit
+
+    settings = LoadSettings(
+        host="http://127.0.0.1:9", run_dir=tmp_path / "run", users=2, spawn_rate=2.0,
+        duration=60, shape="steady",
+    )  # fmt: skip
+    registry = registry_path(tmp_path, "sb")
+    _, process = launch(settings, registry)
+    try:
+        deadline = time.monotonic() + 30
+        timeline = settings.run_dir / history.TIMELINE_FILE
+        while not (timeline.exists() and timeline.stat().st_size) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert stop(registry)["sigkilled"] is False
+        code = process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    record_exit(settings.run_dir, code)
+    assert code == 0, (settings.run_dir / "locust.log").read_text()[-2000:]
+    assert json.loads((settings.run_dir / EXIT_FILE).read_text())["stopped_by_harness"] is True
+    assert (settings.run_dir / STOP_FILE).exists()
+    assert "Shutting down (exit code 0)" in (settings.run_dir / "locust.log").read_text()
+    assert history.read(timeline).records, "the timeline was flushed on the way out"

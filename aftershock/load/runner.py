@@ -175,7 +175,7 @@ def launch(settings: LoadSettings, registry: Path) -> tuple[LoadRun, subprocess.
 
 
 def stop(registry: Path, grace: float = STOP_GRACE) -> dict[str, Any]:
-    """Stop the load the registry names: SIGTERM, wait, then SIGKILL its group. Idempotent."""
+    """Stop the load the registry names: SIGINT, wait, then SIGKILL its group. Idempotent."""
     run = running(registry)
     registry.unlink(missing_ok=True)
     if run is None:
@@ -183,9 +183,13 @@ def stop(registry: Path, grace: float = STOP_GRACE) -> dict[str, Any]:
     # Written first: a Locust that exits on the signal ended because we asked.
     with contextlib.suppress(OSError):
         Path(run.run_dir, STOP_FILE).write_text(json.dumps({"at": time.time(), "pid": run.pid}))
-    # SIGTERM to the master only: it stops its workers and writes its files.
+    # SIGINT to the master only: it stops its users (each may finish its task
+    # within --stop-timeout), its workers, and writes its files. Not SIGTERM:
+    # a headless Locust with a load shape installs its SIGTERM handler only
+    # after the shape ends, so SIGTERM kills it on the spot (exit -15) and its
+    # last invokes never reach the history (an order nobody invoked).
     with contextlib.suppress(ProcessLookupError):  # it ended on its own
-        os.kill(run.pid, signal.SIGTERM)
+        os.kill(run.pid, signal.SIGINT)
     deadline = time.monotonic() + grace
     while run.alive() and time.monotonic() < deadline:
         time.sleep(0.1)
