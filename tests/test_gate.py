@@ -67,11 +67,11 @@ def test_sigint_mid_fault_plays_rollbacks_stops_the_load_and_leaves_nothing(
         assert name not in subprocess.run(listing, capture_output=True, text=True).stdout
 
 
-def run_lost_write(tmp_path: Path, profile: str) -> tuple[int, str]:
+def run_lost_write(tmp_path: Path, profile: str, *extra: str) -> tuple[int, str]:
     name = f"l{uuid.uuid4().hex[:5]}"
     command = [
         sys.executable, "-m", "pytest", "experiments", "-k", "lost-write", "--profile", profile,
-        "--sandbox", name, "--results", str(tmp_path / profile), "-p", "no:cacheprovider",
+        "--sandbox", name, "--results", str(tmp_path / profile), "-p", "no:cacheprovider", *extra,
     ]  # fmt: skip
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert not Topology(name).state_dir.exists(), "the gate tears its sandbox down"
@@ -81,8 +81,13 @@ def run_lost_write(tmp_path: Path, profile: str) -> tuple[int, str]:
 def test_the_gate_names_the_orders_the_unsafe_profile_loses_and_passes_the_default(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, text = run_lost_write(tmp_path, "unsafe")
+    # A recovery point budget of 2 s, as a target file may set it: the lost orders span more.
+    budgets = tmp_path / "budgets.json"
+    budgets.write_text(json.dumps({"aftershock_budgets": {"promise_rpo_s": 2}}))
+    code, text = run_lost_write(tmp_path, "unsafe", "--target-file", str(budgets))
     assert code == 1, text
+    rpo_line = next(x for x in text.splitlines() if x.startswith("verdict rpo-within-the-promise"))
+    assert "beyond 2 s" in rpo_line, rpo_line
     # The first of possibly two copies: with CI set, pytest's summary repeats the failure text.
     line = next(x for x in text.splitlines() if x.startswith("verdict zero-lost-or-duplicated"))
     lost = json.loads(line[line.index('{"lost"') :])["lost"]

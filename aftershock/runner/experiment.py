@@ -23,7 +23,7 @@ SHOWN = 300  # characters of a probe's value shown in a failure
 LISTED = 50  # ids shown per category; the journal holds them all
 EVIDENCE_KEYS = (
     "valid", "seconds", "lost", "duplicated", "unexpected", "failed_but_present",
-    "oversold", "phantom_stock",
+    "oversold", "phantom_stock", "rpo",
 )  # fmt: skip
 
 
