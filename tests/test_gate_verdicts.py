@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,25 @@ def journal(results: Path, experiment: str) -> dict:
     return json.loads(path.read_text())
 
 
+def gate_broken_under_load(
+    topology: Topology, experiment: str, results: Path, breaks: Callable[[], None]
+) -> tuple[int, str]:
+    """Run the gate and, once its load runs, break the platform with `breaks`; the gate's result."""
+    registry = registry_path(topology.state_root, topology.name)
+    run = subprocess.Popen(
+        gate(topology, experiment, results), cwd=ROOT, env=environment(),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    try:
+        wait_for(lambda: running(registry) is not None, timeout=120, what="the load running")
+        breaks()
+        output, _ = run.communicate(timeout=600)
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+    return run.returncode, output.decode(errors="replace")
+
+
 def test_a_platform_that_does_not_fail_over_fails_the_failover_verdicts(
     whole_sandbox: Topology, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -89,22 +109,15 @@ def test_a_load_that_dies_before_the_fault_fails_load_coverage(
     whole_sandbox: Topology, tmp_path: Path
 ) -> None:
     registry = registry_path(whole_sandbox.state_root, whole_sandbox.name)
-    run = subprocess.Popen(
-        gate(whole_sandbox, "region-outage", tmp_path), cwd=ROOT, env=environment(),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    try:
-        wait_for(lambda: running(registry) is not None, timeout=120, what="the load running")
+
+    def kill_the_load() -> None:
         load = running(registry)
         assert load is not None
         assert not ledger(whole_sandbox).entries(), "the fault came before the load was killed"
         os.killpg(load.pid, signal.SIGKILL)  # Locust dies, as an OOM kill would do it
-        output, _ = run.communicate(timeout=600)
-    finally:
-        if run.poll() is None:
-            os.killpg(run.pid, signal.SIGKILL)
-    text = output.decode(errors="replace")
-    assert run.returncode == 1, text
+
+    code, text = gate_broken_under_load(whole_sandbox, "region-outage", tmp_path, kill_the_load)
+    assert code == 1, text
     line = verdict_line(text, "load-covered-the-experiment")
     assert "the load did not cover the experiment" in line, line
     assert "no request while isolate_region taiwan" in line, line
@@ -139,14 +152,9 @@ def test_a_replica_that_stops_applying_wal_under_load_fails_the_lag_promise(
     whole_sandbox: Topology, tmp_path: Path
 ) -> None:
     """Healthy before and after: only the samples taken under load can catch it."""
-    registry = registry_path(whole_sandbox.state_root, whole_sandbox.name)
     creds = load_credentials(whole_sandbox)
-    run = subprocess.Popen(
-        gate(whole_sandbox, "baseline", tmp_path), cwd=ROOT, env=environment(),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    try:
-        wait_for(lambda: running(registry) is not None, timeout=120, what="the load running")
+
+    def pause_tokyo_replay_for_10s() -> None:
         time.sleep(3)
         # Not a declared fault: no ledger entry, so no fault window excuses it.
         postgres.set_maintenance(whole_sandbox, creds, paused=True)
@@ -156,12 +164,11 @@ def test_a_replica_that_stops_applying_wal_under_load_fails_the_lag_promise(
             time.sleep(10)
             conn.execute("SELECT pg_wal_replay_resume()")
         postgres.set_maintenance(whole_sandbox, creds, paused=False)
-        output, _ = run.communicate(timeout=600)
-    finally:
-        if run.poll() is None:
-            os.killpg(run.pid, signal.SIGKILL)
-    text = output.decode(errors="replace")
-    assert run.returncode == 1, text
+
+    code, text = gate_broken_under_load(
+        whole_sandbox, "baseline", tmp_path, pause_tokyo_replay_for_10s
+    )
+    assert code == 1, text
     line = verdict_line(text, "lag-under-1s-under-load")
     assert "samples over 1 s" in line, line
     hypothesis = journal(tmp_path, "baseline")["steady_states"]
