@@ -16,13 +16,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 from sandbox_probes import wait_for
 
 from aftershock.config.topology import REGIONS, Topology
 from aftershock.load.runner import registry_path, running
 from aftershock.sandbox import postgres
 from aftershock.sandbox.endpoints import connect_node
-from aftershock.sandbox.state import load_credentials
+from aftershock.sandbox.state import load_credentials, registry
 from aftershock.targets.local.common import ledger
 
 pytestmark = pytest.mark.sandbox
@@ -201,3 +202,41 @@ def test_a_failover_slower_than_the_design_claim_keeps_only_the_promise(
     assert 30 < failover["seconds"] < 300
     with capsys.disabled():
         print(f"\n[measured] 40 s lease: failover {failover['seconds']} s, beyond the 30 s claim")
+
+
+def nofailover(topology: Topology, region: str, value: bool) -> None:
+    """Set Patroni's `nofailover` tag on `region`'s node: its config, then SIGHUP to reload it."""
+    path = postgres.patroni_home(topology, region) / "patroni.yml"
+    doc = yaml.safe_load(path.read_text())
+    doc["tags"]["nofailover"] = value
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))  # in place: owner and mode kept
+    os.kill(registry(topology).load()[f"patroni-{region}"].pid, signal.SIGHUP)
+    wait_for(
+        lambda: (
+            ((postgres.node_state(topology, region) or {}).get("tags") or {}).get(
+                "nofailover", False
+            )
+            is value
+        ),
+        what=f"Patroni in {region} with nofailover={value}",
+    )
+
+
+def test_a_standby_that_may_not_take_over_fails_a_standby_took_over(
+    whole_sandbox: Topology, tmp_path: Path
+) -> None:
+    """Tokyo tagged nofailover: the crashed leader's node has no successor until the undo."""
+    nofailover(whole_sandbox, "tokyo", True)
+    try:
+        done = subprocess.run(
+            gate(whole_sandbox, "database-failover", tmp_path),
+            cwd=ROOT, env=environment(), capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+    finally:
+        nofailover(whole_sandbox, "tokyo", False)
+    text = done.stdout + done.stderr
+    assert done.returncode == 1, text
+    line = verdict_line(text, "a-standby-took-over")
+    assert "no node takes writes" in line, line
+    promise = verdict_line(text, "failover-within-the-promise")
+    assert "did not fail over" in promise, promise

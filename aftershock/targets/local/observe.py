@@ -168,13 +168,10 @@ def leader_changed(topology: Topology, old_leader: str, since: float) -> dict[st
             timeline = entries[-1][0]
             promoted_at = datetime.fromisoformat(str(entries[-1][3])).timestamp()
     changed = new is not None and new != old_leader
-    if found["unreachable"] and not changed:
-        where = ", ".join(f"{r} ({why})" for r, why in found["unreachable"].items())
-        reason = f"could not ask every node: {where}"
-    elif changed:
-        after = (
-            f"{promoted_at - since:.1f} s after the fault" if promoted_at else "at an unknown time"
-        )
+    if changed:
+        after = "at an unknown time"
+        if promoted_at is not None:
+            after = f"{promoted_at - since:.1f} s after the fault"
         reason = f"{new} leads, promoted {after} (from timeline {timeline})"
     elif not writers:
         reason = "no node takes writes"
@@ -182,6 +179,9 @@ def leader_changed(topology: Topology, old_leader: str, since: float) -> dict[st
         reason = f"{len(writers)} nodes take writes: {', '.join(writers)}"
     else:
         reason = f"{old_leader} still leads: no failover"
+    if found["unreachable"] and not changed:
+        where = ", ".join(f"{r} ({why})" for r, why in found["unreachable"].items())
+        reason += f"; no answer from {where}"
     return {
         "valid": changed and promoted_at is not None and promoted_at >= since,
         "reason": reason,
