@@ -89,6 +89,8 @@ def failover(
     book = fault_ledger(configuration)
     began = book.newest_injection(fault)
     undone = book.healed(began)
+    # The fault held until its undo began: what the undo costs is failback.
+    undo_at = book.undo_began(began)
     run = find_run(sandbox(configuration), run_dir)
     timeline = history.read(run.path / history.TIMELINE_FILE).records
     undo_name = (
@@ -99,7 +101,7 @@ def failover(
         phases.failover,
         timeline,
         began.at,
-        undone.at if undone else None,
+        undo_at,
         undo_name,
         window=float(window_s),
         threshold=float(threshold),

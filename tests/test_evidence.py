@@ -103,3 +103,26 @@ def test_the_failover_verdict_reads_the_journal_and_judges_promise_and_claim_apa
     unclaimed = recovery.failover("isolate_region", "", configuration=config(tmp_path))
     assert unclaimed["claim"] == {"kind": None, "valid": None, "reason": "no design claim named"}
     assert unclaimed["promise"]["valid"] is True
+
+
+def test_what_the_undo_costs_while_it_runs_is_failback_not_the_fault(tmp_path: Path) -> None:
+    """A node started again takes seconds; its rejoin's errors come after the undo began."""
+    book = ledger(Topology("sb", tmp_path))
+    entry = book.record(Entry("crash_db_leader", {"region": "taiwan"}))
+    began = book.events()[0].at
+    # Failed over at +8 s; the undo starts at +12 s and the rejoin fails requests +13 to +14 s.
+    lay_out_run(
+        tmp_path,
+        [r for r in rows(began - 5, 40, 50, failing=(began + 0.5, began + 8.0))
+         if not began + 13 <= r["t"] < began + 14]
+        + [r | {"status": 503} for r in rows(began + 13, 1, 50)],
+    )  # fmt: skip
+    with book.journal.open("a") as out:
+        for event, at in (("undo", began + 12), ("heal", began + 16)):
+            out.write(json.dumps({"event": event, "id": entry.id, "fault": entry.fault,
+                                  "params": entry.params, "at": at}) + "\n")  # fmt: skip
+    assert book.undo_began(book.events()[0]) == pytest.approx(began + 12)
+    result = recovery.failover("crash_db_leader", "database", configuration=config(tmp_path))
+    assert result["valid"] is True, result["reason"]
+    assert result["seconds"] == pytest.approx(8.0)
+    assert result["failback"]["errors"] == 50

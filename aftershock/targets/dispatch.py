@@ -15,14 +15,28 @@ from aftershock.targets.ledger import Ledger
 
 
 def run(fault: str, configuration: dict[str, Any] | None, **params: Any) -> dict[str, Any]:
-    """Carry out `fault` on the configured target and return what it touched."""
+    """Carry out `fault` on the configured target and return what it touched.
+
+    When `fault` is the undo of faults the ledger holds (`restore_region`
+    for `isolate_region taiwan`), the journal first says their undo begins.
+    """
     target = target_name(configuration)
     if target != "local":
-        from aftershock.targets.drivers import run_fault
+        from aftershock.targets.drivers import driver, run_fault
+        from aftershock.targets.remote import call_params
 
+        undo = {f: u.__name__ for f, u in driver(target).UNDO.items()}
+        book = fault_ledger(configuration)
+        for entry in book.entries():
+            if undo.get(entry.fault) == fault and call_params(entry) == params:
+                book.undoing(entry)
         return run_fault(target, fault, configuration, **params)
-    from aftershock.targets.local import FAULTS
+    from aftershock.targets.local import FAULTS, UNDO
 
+    book = fault_ledger(configuration)
+    for entry in book.entries():
+        if entry.fault in UNDO and UNDO[entry.fault].__name__ == fault and entry.params == params:
+            book.undoing(entry)
     return FAULTS[fault](sandbox(configuration), **params)
 
 

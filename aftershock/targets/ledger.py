@@ -39,7 +39,7 @@ class Entry:
 class Event:
     """One line of the journal: a fault injected or healed, at `at` (Unix seconds)."""
 
-    event: str  # "inject" or "heal"
+    event: str  # "inject", "undo" (its undo begins) or "heal" (undone)
     id: str
     fault: str
     params: dict[str, Any]
@@ -76,6 +76,14 @@ class Ledger:
         self._log(Event("inject", entry.id, entry.fault, entry.params, time.time()))
         return entry
 
+    def undoing(self, entry: Entry) -> None:
+        """Journal that `entry`'s undo begins: the fault's window ends here, not at the heal.
+
+        An undo can take seconds (a node started, a replica rejoining), and
+        what it costs the clients is failback, not the fault's.
+        """
+        self._log(Event("undo", entry.id, entry.fault, entry.params, time.time()))
+
     def forget(self, entry_id: str) -> None:
         entries = self.entries()
         self._write([e for e in entries if e.id != entry_id])
@@ -107,6 +115,13 @@ class Ledger:
     def healed(self, injection: Event) -> Event | None:
         """The heal that undid `injection`, if one was journalled."""
         return next((e for e in self.events() if e.event == "heal" and e.id == injection.id), None)
+
+    def undo_began(self, injection: Event) -> float | None:
+        """When the undo of `injection` began: its `undo` line, else its heal, else None."""
+        events = [e for e in self.events() if e.id == injection.id]
+        began = next((e.at for e in events if e.event == "undo"), None)
+        healed = next((e.at for e in events if e.event == "heal"), None)
+        return began if began is not None else healed
 
     def _log(self, event: Event) -> None:
         with self.journal.open("a") as out:

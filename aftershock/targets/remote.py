@@ -144,6 +144,7 @@ def heal_all(ctx: Context, undo: dict[str, Callable[..., dict[str, Any]]]) -> li
         try:
             if action is None:
                 raise SandboxError(f"unknown fault {entry.fault!r} for this target")
+            ctx.ledger.undoing(entry)
             undone.append(action(ctx, **call_params(entry)))
         except Exception as exc:  # noqa: BLE001 - botocore, kubernetes and chaoslib errors alike
             failures.append(f"{entry.fault} {call_params(entry)} ({entry.id}): {exc}")

@@ -75,11 +75,13 @@ def heal_all(topology: Topology) -> list[dict[str, Any]]:
     """
     undone: list[dict[str, Any]] = []
     failures: list[str] = []
-    for entry in reversed(ledger(topology).entries()):
+    book = ledger(topology)
+    for entry in reversed(book.entries()):
         undo = UNDO.get(entry.fault)
         try:
             if undo is None:
                 raise SandboxError(f"unknown fault {entry.fault!r}")
+            book.undoing(entry)
             undone.append(undo(topology, **entry.params))
         except SandboxError as exc:
             failures.append(f"{entry.fault} {entry.params} ({entry.id}): {exc}")
