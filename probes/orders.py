@@ -56,10 +56,6 @@ def _rpo(found: dict[str, Any], run: Run, configuration: Configuration) -> dict[
         return {"seconds": None, "target_s": target_s, "valid": checkers.UNKNOWN,
                 "reason": "order loss could not be judged"}  # fmt: skip
     started = (configuration or {}).get("aftershock_experiment_started") or 0.0
-    faults_at = [
-        e.at
-        for e in fault_ledger(configuration).events()
-        if e.event == "inject" and e.at >= float(started)
-    ]
+    faults_at = [e.at for e, _ in fault_ledger(configuration).faults_since(float(started))]
     records = history.read(run.path / history.HISTORY_FILE).records
     return phases.rpo(records, list(found.get("lost") or []), faults_at, target_s)

@@ -87,7 +87,7 @@ def failover(
     that served again only after the undo fails both, saying so.
     """
     book = fault_ledger(configuration)
-    began = book.newest_injection(fault)
+    began = book.newest_injection(fault, _experiment_start(configuration))
     undone = book.healed(began)
     # The fault held until its undo began: what the undo costs is failback.
     undo_at = book.undo_began(began)
@@ -187,3 +187,8 @@ def hold_until_recovered(
 
 def _params(params: dict[str, Any]) -> str:
     return " ".join(str(v) for v in params.values())
+
+
+def _experiment_start(configuration: Configuration) -> float:
+    """When the experiment began, as the verdicts control passes it (0: not known)."""
+    return float((configuration or {}).get("aftershock_experiment_started") or 0.0)

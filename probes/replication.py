@@ -75,7 +75,8 @@ def leader_changed(
     recorded takes writes, promoted after the fault (`promotion_s`, from
     the database's own timeline history); `leader` names it.
     """
-    injected = fault_ledger(configuration).newest_injection(fault)
+    started = float((configuration or {}).get("aftershock_experiment_started") or 0.0)
+    injected = fault_ledger(configuration).newest_injection(fault, started)
     old = str(injected.params.get("region", ""))
     target = target_name(configuration)
     if target != "local":  # aws: the writer instance of the writer cluster against the recorded one
@@ -109,8 +110,6 @@ def lag_under_load(
     times = [float(r["t"]) for r in history.read(run.path / history.TIMELINE_FILE).records]
     span = (min(times), max(times)) if times else None
     started = float((configuration or {}).get("aftershock_experiment_started") or 0.0)
-    events = fault_ledger(configuration).events()
-    healed = {e.id: e.at for e in events if e.event == "heal"}
-    faults = [(e.at, healed.get(e.id)) for e in events if e.event == "inject" and e.at >= started]
+    faults = [(e.at, healed) for e, healed in fault_ledger(configuration).faults_since(started)]
     result = lag_check(samples, span, faults, float(settle_s), float(limit_s))
     return {**result.as_dict(), "run_dir": str(run.path)}

@@ -119,15 +119,11 @@ def coverage(
     except (OSError, ValueError):
         ending = None
     started = (configuration or {}).get("aftershock_experiment_started")
-    events = fault_ledger(configuration).events()
     since = float(started) if started is not None else _earliest(timeline) - UNKNOWN_START_S
-    injected = [e for e in events if e.event == "inject" and e.at >= since]
-    healed = {e.id: e.at for e in events if e.event == "heal"}
     faults = [
-        Fault(f"{e.fault} {' '.join(str(v) for v in e.params.values())}".strip(), e.at,
-              healed.get(e.id))
-        for e in injected
-    ]  # fmt: skip
+        Fault(f"{e.fault} {' '.join(str(v) for v in e.params.values())}".strip(), e.at, healed)
+        for e, healed in fault_ledger(configuration).faults_since(since)
+    ]
     result = load_coverage(timeline, records, faults, ending)
     note = "" if started is not None else "experiment start unknown: faults since the load only"
     return {**result.as_dict(), "run_dir": str(run.path), "note": note}

@@ -126,3 +126,18 @@ def test_what_the_undo_costs_while_it_runs_is_failback_not_the_fault(tmp_path: P
     assert result["valid"] is True, result["reason"]
     assert result["seconds"] == pytest.approx(8.0)
     assert result["failback"]["errors"] == 50
+
+
+def test_a_fault_from_before_the_experiment_is_not_this_experiments_failover(
+    tmp_path: Path,
+) -> None:
+    """An injection that failed must not be stood in for by an older experiment's."""
+    book = ledger(Topology("sb", tmp_path))
+    book.record(Entry("isolate_region", {"region": "taiwan"}))
+    began = book.events()[0].at
+    lay_out_run(tmp_path, rows(began - 5, 30, 50))
+    later = {**config(tmp_path), "aftershock_experiment_started": began + 1}
+    with pytest.raises(EvidenceMissing, match=r"no isolate_region fault .* since the experiment"):
+        recovery.failover("isolate_region", "region", configuration=later)
+    assert [e.fault for e, _ in book.faults_since(began)] == ["isolate_region"]
+    assert book.faults_since(began + 1) == []

@@ -44,6 +44,18 @@ def environment() -> dict[str, str]:
     return {**os.environ, "AFTERSHOCK_HOLD_BUDGET_S": HOLD_S}
 
 
+def run_gate(
+    topology: Topology, experiment: str, results: Path, hold_s: str = HOLD_S
+) -> tuple[int, str]:
+    """Run one experiment through the gate to its end; its exit code and output."""
+    done = subprocess.run(
+        gate(topology, experiment, results), cwd=ROOT,
+        env={**environment(), "AFTERSHOCK_HOLD_BUDGET_S": hold_s},
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    return done.returncode, done.stdout + done.stderr
+
+
 def verdict_line(text: str, name: str) -> str:
     """The first line naming verdict `name` (with CI set, pytest repeats the failure text)."""
     return next(x for x in text.splitlines() if x.startswith(f"verdict {name}"))
@@ -82,12 +94,8 @@ def test_a_platform_that_does_not_fail_over_fails_the_failover_verdicts(
         lambda: all(postgres.in_maintenance(whole_sandbox, r) for r in REGIONS),
         what="Patroni in maintenance mode",
     )
-    done = subprocess.run(
-        gate(whole_sandbox, "region-outage", tmp_path),
-        cwd=ROOT, env=environment(), capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    text = done.stdout + done.stderr
-    assert done.returncode == 1, text
+    code, text = run_gate(whole_sandbox, "region-outage", tmp_path)
+    assert code == 1, text
     promise = verdict_line(text, "failover-within-the-promise")
     assert "did not fail over: recovered only after the undo of isolate_region taiwan" in promise
     assert verdict_line(text, "failover-within-the-design-claim")
@@ -128,12 +136,8 @@ def test_a_load_that_dies_before_the_fault_fails_load_coverage(
 def test_database_failover_promotes_tokyo_and_the_verdict_names_it(
     whole_sandbox: Topology, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    done = subprocess.run(
-        gate(whole_sandbox, "database-failover", tmp_path),
-        cwd=ROOT, env=environment(), capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    text = done.stdout + done.stderr
-    assert done.returncode == 0, text
+    code, text = run_gate(whole_sandbox, "database-failover", tmp_path)
+    assert code == 0, text
     verdicts = {v["name"]: v for v in journal(tmp_path, "database-failover")["aftershock_verdicts"]}
     took_over = verdicts["a-standby-took-over"]["output"]
     assert took_over["old_leader"] == "taiwan"
@@ -184,15 +188,10 @@ def test_a_failover_slower_than_the_design_claim_keeps_only_the_promise(
     postgres.patch_config(whole_sandbox, creds, {"ttl": 40})
     try:
         time.sleep(3)  # the leader renews its lease with the new ttl on its next loop
-        done = subprocess.run(
-            gate(whole_sandbox, "database-failover", tmp_path),
-            cwd=ROOT, env={**environment(), "AFTERSHOCK_HOLD_BUDGET_S": "75"},
-            capture_output=True, text=True, timeout=600,
-        )  # fmt: skip
+        code, text = run_gate(whole_sandbox, "database-failover", tmp_path, hold_s="75")
     finally:
         postgres.patch_config(whole_sandbox, creds, {"ttl": postgres.TTL})
-    text = done.stdout + done.stderr
-    assert done.returncode == 1, text
+    assert code == 1, text
     claim = verdict_line(text, "failover-within-the-design-claim")
     assert "beyond 30 s" in claim, claim
     verdicts = {v["name"]: v for v in journal(tmp_path, "database-failover")["aftershock_verdicts"]}
@@ -228,14 +227,10 @@ def test_a_standby_that_may_not_take_over_fails_a_standby_took_over(
     """Tokyo tagged nofailover: the crashed leader's node has no successor until the undo."""
     nofailover(whole_sandbox, "tokyo", True)
     try:
-        done = subprocess.run(
-            gate(whole_sandbox, "database-failover", tmp_path),
-            cwd=ROOT, env=environment(), capture_output=True, text=True, timeout=600,
-        )  # fmt: skip
+        code, text = run_gate(whole_sandbox, "database-failover", tmp_path)
     finally:
         nofailover(whole_sandbox, "tokyo", False)
-    text = done.stdout + done.stderr
-    assert done.returncode == 1, text
+    assert code == 1, text
     line = verdict_line(text, "a-standby-took-over")
     assert "no node takes writes" in line, line
     promise = verdict_line(text, "failover-within-the-promise")

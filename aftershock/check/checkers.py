@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from aftershock.load import history
-from aftershock.load.timeline import is_error, percentile_ms
+from aftershock.load.timeline import is_answered, is_error, percentile_ms
 
 Validity = bool | Literal["unknown"]
 UNKNOWN: Literal["unknown"] = "unknown"
@@ -304,7 +304,7 @@ def latency_percentile(
     value = percentile_ms(timeline, p)
     if value is None:
         return Result("latency_percentile", UNKNOWN, reason="no answered requests")
-    answered = sum(1 for r in timeline if int(r.get("status") or 0) != 0)
+    answered = sum(1 for r in timeline if is_answered(r))
     details = {"p": p, "ms": value, "requests": answered}
     if limit_ms is None:
         return Result("latency_percentile", True, details, f"p{p:g} = {value:.1f} ms")

@@ -104,13 +104,28 @@ class Ledger:
                 continue  # a line torn by a kill mid-write
         return events
 
-    def newest_injection(self, fault: str = "") -> Event:
-        """The newest injection (of `fault`, when given) in the journal: when recovery starts."""
-        injected = [e for e in self.events() if e.event == "inject" and fault in ("", e.fault)]
+    def newest_injection(self, fault: str = "", since: float = 0.0) -> Event:
+        """The newest injection (of `fault`, when given) at or after `since`: when recovery starts.
+
+        `since` is the experiment's start: an injection that failed must not
+        be stood in for by an older experiment's, whose recovery is not ours.
+        """
+        injected = [
+            e
+            for e in self.events()
+            if e.event == "inject" and fault in ("", e.fault) and e.at >= since
+        ]
         if not injected:
             what = f"no {fault} fault" if fault else "no fault"
-            raise EvidenceMissing(f"{what} in the journal {self.journal}: nothing to time")
+            when = " since the experiment began" if since else ""
+            raise EvidenceMissing(f"{what} in the journal {self.journal}{when}: nothing to time")
         return injected[-1]
+
+    def faults_since(self, since: float) -> list[tuple[Event, float | None]]:
+        """Every injection at or after `since`, with when its heal was journalled (None: never)."""
+        events = self.events()
+        healed = {e.id: e.at for e in events if e.event == "heal"}
+        return [(e, healed.get(e.id)) for e in events if e.event == "inject" and e.at >= since]
 
     def healed(self, injection: Event) -> Event | None:
         """The heal that undid `injection`, if one was journalled."""
