@@ -14,6 +14,7 @@ FAULT_MODULES = (
     "aftershock.faults.database",
     "aftershock.faults.cache",
     "aftershock.faults.service",
+    "aftershock.faults.events",
     "aftershock.faults.heal",
 )
 """The Chaos Toolkit activity modules of the fault library."""
@@ -25,6 +26,8 @@ PROBE_MODULES = (
     "probes.recovery",
     "probes.orders",
     "probes.inventory",
+    "probes.events",
+    "probes.cache",
 )
 """The Chaos Toolkit probe modules (top-level `probes/`)."""
 

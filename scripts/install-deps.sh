@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   postgresql-15 etcd-server etcd-client haproxy redis-server
   nftables iproute2 util-linux python3-venv wrk
+  nats-server  # the event brokers (JetStream), the stand-in for MSK + MirrorMaker 2
   chromium  # the report test opens the HTML report headless
 )
 
@@ -29,6 +30,9 @@ if ((${#missing[@]})); then
   sed -i -E 's/^#?[[:space:]]*create_main_cluster[[:space:]]*=.*/create_main_cluster = false/' \
     /etc/postgresql-common/createcluster.conf
   apt-get install -y -qq "${missing[@]}" >/dev/null
+  # The sandbox runs its own brokers in its namespaces; Debian's unit would
+  # start one more on every address of the host. Turn it off where systemd runs.
+  if [ -d /run/systemd/system ]; then systemctl disable --now nats-server.service >/dev/null 2>&1 || true; fi
 fi
 
 # The harness's virtualenv, from Debian's Python so it does not depend on a

@@ -101,7 +101,7 @@ def test_daemons_never_run_as_root(shared_sandbox: Topology) -> None:
             comm = status.split("\n", 1)[0].split()[1]
             uid = next(line.split()[1] for line in status.splitlines() if line.startswith("Uid:"))
             owners.setdefault(comm, set()).add(uid)
-    assert {"etcd", "redis-server", "postgres"} <= owners.keys()
+    assert {"etcd", "redis-server", "postgres", "nats-server"} <= owners.keys()
     assert "0" not in set().union(*owners.values()), owners
 
 

@@ -25,14 +25,15 @@ def lag_under_load(
     faults: list[tuple[float, float | None]],
     settle_s: float = 10.0,
     limit_s: float = LIMIT_S,
+    name: str = "lag_under_load",
 ) -> Result:
     """p99 and max lag of the samples taken under load, outside every fault window.
 
     `samples` are the recorder's lines (`t`, `max`, `error`), `load_span`
     the first and last request of the load, `faults` each fault's
-    injection and undo (None: never undone, excluded to the end).
+    injection and undo (None: never undone, excluded to the end). `name`
+    says which lag it is (the database's replicas, the event mirrors).
     """
-    name = "lag_under_load"
     if load_span is None:
         return Result(name, UNKNOWN, reason="no load ran: nothing was under load")
     start, end = load_span

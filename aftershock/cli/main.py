@@ -78,10 +78,17 @@ def up(
     ] = "fast",
     products: Annotated[int, typer.Option(help="Catalog size seeded at boot.")] = 1000,
     stock: Annotated[int, typer.Option(help="Units in stock per product at boot.")] = 1000,
+    events: Annotated[
+        str,
+        typer.Option(
+            help="Order events: outbox (written with the order, relayed) or direct "
+            "(published after the commit: the dual write that loses events)."
+        ),
+    ] = "outbox",
 ) -> None:
-    """Boot the sandbox: etcd, Patroni/PostgreSQL, Redis, the shops and the edge."""
+    """Boot the sandbox: etcd, Patroni/PostgreSQL, Redis, the brokers, the shops and the edge."""
     with operator_errors("everything started was torn down"):
-        options = SandboxOptions(replication, readiness, edge_checks, products, stock)
+        options = SandboxOptions(replication, readiness, edge_checks, products, stock, events)
         topology = _topology(name, state_root)
         # SIGTERM (a CI timeout, `kill`) must tear down like Ctrl-C does.
         signal.signal(signal.SIGTERM, interrupt)

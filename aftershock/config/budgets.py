@@ -1,7 +1,9 @@
 """The recovery budgets verdicts judge against: the platform's promise and its design claims.
 
 The architecture record promises RTO < 5 min and RPO < 1 min, and claims
-that a region failure and a database failure each recover in 30 s. The two
+that a region failure and a database failure each recover in 30 s. Its
+event path promises that a partition's queued events are reconciled in
+under 5 min, and alarms when mirror lag passes 10 s. The two
 are judged apart: a failover in 45 s keeps the promise and breaks the claim.
 
 A target file may set its own (`budgets:`, tighter for a sandbox, say),
@@ -17,7 +19,14 @@ from typing import Any
 
 from aftershock.errors import SandboxError
 
-KEYS = ("promise_rto_s", "promise_rpo_s", "claim_region_rto_s", "claim_database_rto_s")
+KEYS = (
+    "promise_rto_s",
+    "promise_rpo_s",
+    "claim_region_rto_s",
+    "claim_database_rto_s",
+    "promise_drain_s",
+    "alarm_mirror_lag_s",
+)
 
 
 @dataclass(frozen=True)
@@ -28,6 +37,8 @@ class Budgets:
     promise_rpo_s: float = 60.0
     claim_region_rto_s: float = 30.0
     claim_database_rto_s: float = 30.0
+    promise_drain_s: float = 300.0
+    alarm_mirror_lag_s: float = 10.0
 
     def claim_s(self, kind: str) -> float:
         """The design claim for a `region` or `database` failure."""

@@ -39,7 +39,17 @@ PATRONI_PORT = 8008
 ETCD_CLIENT_PORT = 2379
 ETCD_PEER_PORT = 2380
 REDIS_PORT = 6379
+CATALOG_PORT = 6380
+
+CACHE_PRIMARY = "taiwan"
+"""The region whose catalog cache takes writes in the steady state (Global Datastore primary)."""
 SHOP_PORT = 8000
+BROKER_PORT = 4222
+BROKER_LEAF_PORT = 7422
+BROKER_MONITOR_PORT = 8222
+
+EVENTS_HUB = "taiwan"
+"""The region whose broker listens for the inter-region leafnode link; the other dials it."""
 
 # HAProxy listens in the root namespace on the sandbox's own loopback address.
 EDGE_PG_WRITE_PORT = 5432
@@ -139,6 +149,14 @@ class Topology:
     def shop_url(self, region: str) -> str:
         """The region's shop, directly (not through the edge)."""
         return f"http://{self.address(region)}:{SHOP_PORT}"
+
+    def broker_url(self, region: str) -> str:
+        """The region's NATS JetStream broker (client port, no credentials)."""
+        return f"nats://{self.address(region)}:{BROKER_PORT}"
+
+    def broker_monitor_url(self, region: str) -> str:
+        """The broker's HTTP monitoring endpoint (/healthz, /jsz, /leafz)."""
+        return f"http://{self.address(region)}:{BROKER_MONITOR_PORT}"
 
     @property
     def edge_url(self) -> str:

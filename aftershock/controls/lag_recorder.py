@@ -11,7 +11,10 @@ one JSON line per sample to `replication_lag.jsonl` in the load's run
 directory (`aftershock_run_dir`), beside the request timeline; both are
 read with `aftershock.load.history.read`. The report plots it. A sample that
 cannot look (leader unreachable during an outage) is written with its
-`error`, never dropped: a gap in the plot is a fact.
+`error`, never dropped: a gap in the plot is a fact. Each sample also
+carries the event mirrors' lag (`mirror`: seconds and messages behind, or
+the reason it could not look), from `probes.events.mirror_lag`, and on the
+sandbox the catalog cache's (`cache`), from `probes.cache.cache_lag`.
 Each line is flushed as it is taken, so a killed harness keeps what it saw.
 """
 
@@ -55,13 +58,19 @@ class Recorder:
     samples: int = 0
 
     def run(self) -> None:
+        from probes.cache import cache_lag
+        from probes.events import mirror_lag
         from probes.replication import lag_seconds
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a", encoding="utf-8") as out:
             while not self.stop.is_set():
                 began = time.monotonic()
-                out.write(json.dumps(self.sample(lag_seconds)) + "\n")
+                sample = self.sample(lag_seconds)
+                sample["mirror"] = self.mirror_sample(mirror_lag)
+                if str(self.configuration.get("aftershock_target", "local")) == "local":
+                    sample["cache"] = self.cache_sample(cache_lag)
+                out.write(json.dumps(sample) + "\n")
                 out.flush()
                 self.samples += 1
                 self.stop.wait(max(0.0, self.every_s - (time.monotonic() - began)))
@@ -82,6 +91,21 @@ class Recorder:
         if found.get("error"):
             sample["error"] = str(found["error"])
         return sample
+
+    def mirror_sample(self, mirror_lag: Any) -> dict[str, Any]:
+        try:
+            found = mirror_lag(configuration=self.configuration)
+        except Exception as exc:  # noqa: BLE001 - any failure to look is recorded as such
+            return {"seconds": None, "messages": None, "error": f"{type(exc).__name__}: {exc}"}
+        return {"seconds": found["max_seconds"], "messages": found["max_messages"]}
+
+    def cache_sample(self, cache_lag: Any) -> dict[str, Any]:
+        try:
+            found = cache_lag(min(self.timeout, 1.0), configuration=self.configuration)
+        except Exception as exc:  # noqa: BLE001 - any failure to look is recorded as such
+            return {"seconds": None, "error": f"{type(exc).__name__}: {exc}"}
+        return {"seconds": None if found["capped"] else found["seconds"],
+                "primary": found["primary"]}  # fmt: skip
 
 
 def before_experiment_control(

@@ -1,4 +1,4 @@
-"""Cache faults: each region's Redis.
+"""Cache faults: each region's Redis, and the global catalog cache.
 
 Chaos Toolkit actions: each dispatches to the target the configuration names.
 """
@@ -11,7 +11,14 @@ from chaoslib.types import Configuration, Secrets
 
 from aftershock.targets.dispatch import run
 
-__all__ = ["kill_cache", "pause_cache", "start_cache", "unpause_cache"]
+__all__ = [
+    "fail_back_cache",
+    "fail_over_cache",
+    "kill_cache",
+    "pause_cache",
+    "start_cache",
+    "unpause_cache",
+]
 
 
 def kill_cache(
@@ -40,3 +47,17 @@ def unpause_cache(
 ) -> dict[str, Any]:
     """End `pause_cache` early; idempotent."""
     return run("unpause_cache", configuration, region=region)
+
+
+def fail_over_cache(
+    region: str, configuration: Configuration = None, secrets: Secrets = None
+) -> dict[str, Any]:
+    """Promote `region`'s copy of the global catalog cache (Global Datastore failover)."""
+    return run("fail_over_cache", configuration, region=region)
+
+
+def fail_back_cache(
+    region: str, configuration: Configuration = None, secrets: Secrets = None
+) -> dict[str, Any]:
+    """Undo `fail_over_cache`: the steady-state primary region leads again; idempotent."""
+    return run("fail_back_cache", configuration, region=region)

@@ -73,6 +73,7 @@ def experiment_figures(evidence: Path) -> dict[str, Any]:
         "rto": rto(verdicts),
         "orders": orders(verdicts),
         "replication_lag": lag_figures(lag, hypothesis, verdicts),
+        "events": event_figures(verdicts),
         "traffic": traffic(timeline),
         "error_budget": error_budget(timeline),
         "faults": fault_marks(journal),
@@ -287,6 +288,28 @@ def lag_figures(
             None,
         ),
     }
+
+
+def event_figures(verdicts: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The event path's figures: total-queue counts, drain time, mirror lag under load."""
+    outputs = [v.get("output") or {} for v in verdicts]
+    queue = next((o for o in outputs if o.get("checker") == "total_queue"), None)
+    drain = next((o for o in outputs if "budget_s" in o and "backlog" in o), None)
+    mirror = next((o for o in outputs if o.get("checker") == "mirror_lag_under_load"), None)
+    if queue is None and drain is None and mirror is None:
+        return None
+    counts = None
+    if queue is not None:
+        counts = {k: (queue.get(k) or {}).get("count") for k in
+                  ("lost", "duplicated", "unexpected", "recovered")}  # fmt: skip
+        counts |= {"valid": queue.get("valid"), "acknowledged": queue.get("acknowledged")}
+    return {
+        "total_queue": counts,
+        "drain_s": (drain or {}).get("seconds"),
+        "drain_budget_s": (drain or {}).get("budget_s"),
+        "mirror_lag_under_load": None if mirror is None else {
+            k: mirror.get(k) for k in ("valid", "p99_s", "max_s", "judged", "unmeasured")},
+    }  # fmt: skip
 
 
 def _number(value: Any) -> bool:

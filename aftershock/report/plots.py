@@ -2,7 +2,8 @@
 
 Panels share the time axis (seconds since the experiment started):
 requests/s by serving region, error rate and p95 latency by customer geo,
-and replication lag per replica. Every fault's window is shaded on all
+and lag: the database's replicas, the event mirrors and the catalog cache.
+Every fault's window is shaded on all
 four, its injection and its undo marked with a line; the rollback phase's
 undos are marked too. The figures are HTML fragments without plotly.js:
 the page embeds it once (`plotly_js`), so the report works offline.
@@ -22,7 +23,7 @@ PANELS = (
     "requests/s by serving region",
     "error rate % by customer geo",
     "p95 latency ms by customer geo",
-    "replication lag s per replica",
+    "lag s: database replicas, event mirrors, catalog cache",
 )
 # One colour per region: its servers, its customers (X-Geo) and its replica share it.
 COLOURS = {
@@ -32,6 +33,8 @@ COLOURS = {
     "tokyo": "#d62728",
     "customers JP": "#d62728",
     "replica tokyo": "#d62728",
+    "event mirror lag": "#9467bd",
+    "catalog cache lag": "#8c564b",
     series.NO_ANSWER: "#7f7f7f",
 }
 FAULT_FILL = "rgba(255, 127, 14, 0.18)"
@@ -78,7 +81,7 @@ def experiment_figure(
             trace.update(legendgroup=line.name, showlegend=row == 2)
             fig.add_trace(trace, row=row, col=1)
     lag_lines, blind = series.replication_lag(samples, origin)
-    for line in lag_lines:
+    for line in lag_lines + series.data_plane_lag(samples, origin):
         fig.add_trace(_scatter(line, COLOURS.get(line.name), step=False), row=4, col=1)
     if blind.x:
         fig.add_trace(

@@ -129,6 +129,27 @@ def replication_lag(samples: list[dict[str, Any]], origin: float) -> tuple[list[
     return sorted(lines.values(), key=lambda s: s.name), blind
 
 
+DATA_PLANE = {"mirror": "event mirror lag", "cache": "catalog cache lag"}
+"""The recorder's other lag samples, by key, and the line each becomes."""
+
+
+def data_plane_lag(samples: list[dict[str, Any]], origin: float) -> list[Series]:
+    """The event mirrors' and the catalog cache's lag in seconds (a sample without one: a gap)."""
+    lines = []
+    for key, name in DATA_PLANE.items():
+        line = Series(name)
+        for sample in samples:
+            found = sample.get(key)
+            if not isinstance(found, dict):
+                continue
+            line.x.append(round(float(sample["t"]) - origin, 3))
+            line.y.append(found.get("seconds"))
+            line.text.append(str(found.get("error") or f"{found.get('messages', '')} behind"))
+        if line.x:
+            lines.append(line)
+    return lines
+
+
 @dataclass(frozen=True)
 class Window:
     """A fault's time on the platform: from its injection to the undo that ended it."""

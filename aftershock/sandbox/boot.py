@@ -8,7 +8,18 @@ from collections.abc import Callable
 from pathlib import Path
 
 from aftershock.config.topology import REGIONS, SITES, Topology
-from aftershock.sandbox import cache, etcd, haproxy, network, postgres, shops
+from aftershock.sandbox import (
+    brokers,
+    cache,
+    catalog_cache,
+    etcd,
+    event_streams,
+    eventing,
+    haproxy,
+    network,
+    postgres,
+    shops,
+)
 from aftershock.sandbox.credentials import write_private
 from aftershock.sandbox.endpoints import connect, pgpass_text, writable
 from aftershock.sandbox.options import SandboxOptions
@@ -57,6 +68,8 @@ def boot(topology: Topology, options: SandboxOptions, report: Report) -> None:
         run.start(etcd.spec(topology, site))
     for region in REGIONS:
         run.start(cache.spec(topology, region, creds))
+        run.start(catalog_cache.spec(topology, region, creds))
+        run.start(brokers.spec(topology, region, creds))
     run.start(haproxy.spec(topology, haproxy.edge_blocks(topology, options.checks)))
 
     run.wait("etcd", lambda: all(etcd.healthy(topology, s) for s in SITES), "etcd-taiwan",
@@ -70,6 +83,13 @@ def boot(topology: Topology, options: SandboxOptions, report: Report) -> None:
     for region in REGIONS:
         healthy = lambda r=region: cache.healthy(topology, r, creds)  # noqa: E731
         run.wait(f"redis-{region}", healthy, f"redis-{region}")
+        linked = lambda r=region: catalog_cache.healthy(topology, r, creds)  # noqa: E731
+        run.wait(f"catalog-{region}", linked, f"catalog-{region}")
+    for region in REGIONS:
+        broker = lambda r=region: brokers.healthy(topology, r)  # noqa: E731
+        run.wait(f"broker-{region}", broker, f"broker-{region}")
+    run.wait("mirror link", lambda: brokers.linked(topology), "broker-taiwan", "broker-tokyo")
+    run.step("order streams and mirrors", lambda: event_streams.create_streams(topology, creds))
     run.wait("write endpoint", lambda: writable(topology, creds), "haproxy", "patroni-taiwan")
 
     def create_shop_database() -> None:
@@ -83,7 +103,9 @@ def boot(topology: Topology, options: SandboxOptions, report: Report) -> None:
     if not unprivileged:
         report("shop", "runs as root: this checkout is not readable by `nobody`")
     for region in REGIONS:
-        run.start(shops.spec(topology, region, creds, options.readiness_policy, unprivileged))
+        run.start(shops.spec(topology, region, creds, options, unprivileged))
+        for role in eventing.ROLES:
+            run.start(eventing.spec(topology, region, role, creds, unprivileged))
 
     replica_check = "sync" if options.replication == "sync" else "replica"
     standby = lambda: postgres.role_check(topology, "tokyo", replica_check)  # noqa: E731
@@ -91,6 +113,10 @@ def boot(topology: Topology, options: SandboxOptions, report: Report) -> None:
     for region in REGIONS:
         shop_ready = lambda r=region: shops.ready(topology, r)  # noqa: E731
         run.wait(f"shop-{region}", shop_ready, f"shop-{region}")
+        relaying = lambda r=region: eventing.connected(topology, r, "relay")  # noqa: E731
+        run.wait(f"relay-{region}", relaying, f"relay-{region}")
+        consuming = lambda r=region: eventing.consuming(topology, r)  # noqa: E731
+        run.wait(f"fulfil-{region}", consuming, f"fulfil-{region}")
     run.wait("edge", lambda: _edge_serves_both_regions(topology), "haproxy")
 
 

@@ -35,16 +35,21 @@ def config_text(topology: Topology, region: str, creds: Credentials) -> str:
 
 def spec(topology: Topology, region: str, creds: Credentials) -> DaemonSpec:
     """Write the region's redis.conf (readable only by redis) and describe its daemon."""
+    return redis_daemon(topology, region, "redis", config_text(topology, region, creds))
+
+
+def redis_daemon(topology: Topology, region: str, kind: str, config: str) -> DaemonSpec:
+    """A Redis of `region` named `<kind>-<region>`: data in `<kind>/`, config `<kind>.conf`."""
     if region not in REGIONS:
         raise ValueError(f"Redis runs only in {REGIONS}, not in {region!r}")
-    private_dir(topology.site_dir(region) / "redis", owner=REDIS_USER)
-    conf = topology.site_dir(region) / "redis.conf"
-    write_private(conf, config_text(topology, region, creds), owner=REDIS_USER)
+    private_dir(topology.site_dir(region) / kind, owner=REDIS_USER)
+    conf = topology.site_dir(region) / f"{kind}.conf"
+    write_private(conf, config, owner=REDIS_USER)
     return DaemonSpec(
-        name=f"redis-{region}",
+        name=f"{kind}-{region}",
         netns=topology.netns(region),
         user=REDIS_USER,
-        log=topology.log_path(f"redis-{region}"),
+        log=topology.log_path(f"{kind}-{region}"),
         argv=["redis-server", str(conf)],
     )
 

@@ -18,6 +18,8 @@ class Credentials:
     shop: str
     redis: str
     patroni_api: str
+    broker: str
+    broker_link: str
 
     @classmethod
     def generate(cls) -> Credentials:
@@ -27,8 +29,15 @@ class Credentials:
 def load_or_create(path: Path) -> Credentials:
     """Read the sandbox's credentials, creating them on first use."""
     if path.exists():
-        return Credentials(**json.loads(path.read_text()))
-    creds = Credentials.generate()
+        stored = json.loads(path.read_text())
+        names = {f.name for f in fields(Credentials)}
+        if names <= stored.keys():
+            return Credentials(**{name: stored[name] for name in names})
+        # Written by an older release: keep its passwords, add the new ones.
+        kept = {name: stored[name] for name in names & stored.keys()}
+        creds = Credentials(**(asdict(Credentials.generate()) | kept))
+    else:
+        creds = Credentials.generate()
     write_private(path, json.dumps(asdict(creds), indent=2))
     return creds
 

@@ -120,10 +120,14 @@ def down(topology: Topology, keep_state: bool = False, report: Report = quiet) -
     return removed
 
 
+CLIENTS = ("shop-", "relay-", "fulfil-")
+
+
 def _stop_waves(entries: dict[str, Running]) -> list[tuple[list[Running], float]]:
     """Registered daemons in stopping order, each wave with its SIGTERM grace period.
 
-    Clients first (the edge, the shops), then Patroni, then etcd and Redis.
+    Clients first (the edge, the shops, the event daemons), then Patroni,
+    then etcd, the Redis instances and the brokers.
     `down` discards all state, so graceful shutdown buys nothing but time:
     Patroni's leader waits for its sync standby and etcd tries to hand over
     leadership to members that are stopping too. Short grace periods, then
@@ -131,9 +135,9 @@ def _stop_waves(entries: dict[str, Running]) -> list[tuple[list[Running], float]
     Patroni are swept with the namespace.
     """
     groups = [
-        ([n for n in entries if n == "haproxy" or n.startswith("shop-")], 2.0),
+        ([n for n in entries if n == "haproxy" or n.startswith(CLIENTS)], 2.0),
         ([n for n in entries if n.startswith("patroni-")], 2.0),
-        ([n for n in entries if n.startswith(("etcd-", "redis-"))], 1.0),
+        ([n for n in entries if n.startswith(("etcd-", "redis-", "catalog-", "broker-"))], 1.0),
     ]
     listed = {n for names, _ in groups for n in names}
     groups.append(([n for n in entries if n not in listed], 2.0))

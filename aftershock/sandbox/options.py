@@ -8,7 +8,7 @@ from typing import Any
 from aftershock.errors import SandboxError
 from aftershock.sandbox.haproxy import EDGE_PRESETS, EdgeChecks
 from aftershock.sandbox.postgres import REPLICATION_MODES
-from aftershock.sandbox.shop.config import READINESS_POLICIES
+from aftershock.sandbox.shop.config import EVENT_MODES, READINESS_POLICIES
 
 
 @dataclass(frozen=True)
@@ -20,11 +20,13 @@ class SandboxOptions:
     edge_checks: str = "fast"
     products: int = 1000
     stock: int = 1000
+    events: str = "outbox"
 
     def __post_init__(self) -> None:
         _choice("--replication", self.replication, REPLICATION_MODES)
         _choice("--readiness", self.readiness_policy, READINESS_POLICIES)
         _choice("--edge-checks", self.edge_checks, tuple(EDGE_PRESETS))
+        _choice("--events", self.events, EVENT_MODES)
         if not 1 <= self.products <= 1_000_000:
             raise SandboxError(f"--products must be between 1 and 1000000, not {self.products}")
         if not 0 <= self.stock <= 1_000_000_000:

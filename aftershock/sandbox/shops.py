@@ -4,13 +4,26 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import TYPE_CHECKING
 
-from aftershock.config.topology import PG_PORT, REDIS_PORT, REGIONS, SHOP_PORT, Topology
+from aftershock.config.topology import (
+    BROKER_PORT,
+    CATALOG_PORT,
+    PG_PORT,
+    REDIS_PORT,
+    REGIONS,
+    SHOP_PORT,
+    Topology,
+)
+from aftershock.sandbox.brokers import client_url
 from aftershock.sandbox.credentials import Credentials, write_private
 from aftershock.sandbox.http import get
 from aftershock.sandbox.processes import DaemonSpec
 from aftershock.sandbox.shop.config import ShopConfig
 from aftershock.sandbox.shop.schema import DATABASE, ROLE
+
+if TYPE_CHECKING:
+    from aftershock.sandbox.options import SandboxOptions
 
 UNPRIVILEGED_USER = "nobody"
 
@@ -33,8 +46,10 @@ def runs_unprivileged() -> bool:
     return done.returncode == 0
 
 
-def dsn(topology: Topology, region: str, creds: Credentials, attrs: str) -> str:
-    """libpq conninfo listing every node, the shop's own region first."""
+def dsn(
+    topology: Topology, region: str, creds: Credentials, attrs: str, application: str = "shop"
+) -> str:
+    """libpq conninfo listing every node, the client's own region first."""
     hosts = [region] + [r for r in REGIONS if r != region]
     return " ".join(
         [
@@ -42,7 +57,7 @@ def dsn(topology: Topology, region: str, creds: Credentials, attrs: str) -> str:
             f"port={','.join(str(PG_PORT) for _ in hosts)}",
             f"dbname={DATABASE} user={ROLE} password={creds.shop}",
             f"target_session_attrs={attrs}",
-            f"application_name=shop-{region}",
+            f"application_name={application}-{region}",
             # A blackholed leader must not hang a request for minutes: bound
             # connecting, and detect a dead peer on an open connection fast.
             "connect_timeout=2 keepalives=1 keepalives_idle=2 keepalives_interval=1",
@@ -51,7 +66,9 @@ def dsn(topology: Topology, region: str, creds: Credentials, attrs: str) -> str:
     )
 
 
-def config(topology: Topology, region: str, creds: Credentials, policy: str) -> ShopConfig:
+def config(
+    topology: Topology, region: str, creds: Credentials, policy: str, events: str = "outbox"
+) -> ShopConfig:
     return ShopConfig(
         region=region,
         listen_host=topology.address(region),
@@ -61,19 +78,33 @@ def config(topology: Topology, region: str, creds: Credentials, policy: str) -> 
         redis_host=topology.address(region),
         redis_port=REDIS_PORT,
         redis_password=creds.redis,
+        catalog_host=topology.address(region),
+        catalog_port=CATALOG_PORT,
         readiness_policy=policy,
+        broker_host=topology.address(region),
+        broker_port=BROKER_PORT,
+        broker_url=client_url(topology, region, creds),
+        events=events,
     )
 
 
 def spec(
-    topology: Topology, region: str, creds: Credentials, policy: str, unprivileged: bool
+    topology: Topology,
+    region: str,
+    creds: Credentials,
+    options: SandboxOptions,
+    unprivileged: bool,
 ) -> DaemonSpec:
     """Write the region's shop config (0600, its user's) and describe the daemon."""
     if region not in REGIONS:
         raise ValueError(f"the shop runs only in {REGIONS}, not in {region!r}")
     user = UNPRIVILEGED_USER if unprivileged else None
     path = topology.site_dir(region) / "shop.json"
-    write_private(path, config(topology, region, creds, policy).dumps(), owner=user)
+    write_private(
+        path,
+        config(topology, region, creds, options.readiness_policy, options.events).dumps(),
+        owner=user,
+    )
     return DaemonSpec(
         name=f"shop-{region}",
         netns=topology.netns(region),

@@ -11,6 +11,8 @@ from typing import Any
 import psycopg
 
 from aftershock.config.topology import (
+    BROKER_PORT,
+    CATALOG_PORT,
     EDGE_HTTP_REGION_PORTS,
     PG_PORT,
     REDIS_PORT,
@@ -19,7 +21,16 @@ from aftershock.config.topology import (
     SITES,
     Topology,
 )
-from aftershock.sandbox import cache, etcd, haproxy, postgres
+from aftershock.sandbox import (
+    brokers,
+    cache,
+    catalog_cache,
+    etcd,
+    event_reads,
+    eventing,
+    haproxy,
+    postgres,
+)
 from aftershock.sandbox.credentials import Credentials
 from aftershock.sandbox.endpoints import connect, postgres_endpoints
 from aftershock.sandbox.http import get
@@ -99,6 +110,18 @@ def collect(topology: Topology, creds: Credentials) -> list[Row]:
         health = "healthy" if cache.healthy(topology, region, creds) else "down"
         rows.append(Row("redis", region, f"{topology.address(region)}:{REDIS_PORT}", "-", health))
     for region in REGIONS:
+        info = catalog_cache.replication(topology, region, creds)
+        address = f"{topology.address(region)}:{CATALOG_PORT}"
+        if info is None:
+            rows.append(Row("catalog cache", region, address, "-", "down"))
+            continue
+        primary = info.get("role") == "master"
+        role = "primary" if primary else "replica"
+        health = "healthy" if primary or info.get("master_link_status") == "up" else "unlinked"
+        lag = "" if primary else f"{info.get('master_last_io_seconds_ago', '?')} s since last I/O"
+        rows.append(Row("catalog cache", region, address, role, health, lag))
+    rows += event_rows(topology)
+    for region in REGIONS:
         # Readiness may take its own 1 s per dependency to say "no": wait longer.
         answer = get(f"{topology.shop_url(region)}/health/readiness", timeout=3.0)
         if answer is None:
@@ -108,6 +131,7 @@ def collect(topology: Topology, creds: Credentials) -> list[Row]:
             body = answer[1] if isinstance(answer[1], dict) else {}
             detail = (
                 f"{body.get('policy', '?')}: db={body.get('database')} cache={body.get('cache')}"
+                f" broker={body.get('broker')}"
             )
         rows.append(Row("shop", region, f"{topology.address(region)}:{SHOP_PORT}", detail, health))
     ports = {f"pg-{name}": port for name, (_, port) in postgres_endpoints(topology).items()}
@@ -124,6 +148,40 @@ def collect(topology: Topology, creds: Credentials) -> list[Row]:
             role = "routes writes" if state == "UP" else "standby"
             state = "UP" if state == "UP" else "not leader"
         rows.append(Row(f"haproxy {proxy}", server, address, role, state))
+    return rows
+
+
+def event_rows(topology: Topology) -> list[Row]:
+    """The brokers, each mirror with its lag, each relay with its outbox and each consumer."""
+    rows = []
+    for region in REGIONS:
+        health = "healthy" if brokers.healthy(topology, region) else "down"
+        address = f"{topology.address(region)}:{BROKER_PORT}"
+        rows.append(Row("broker", region, address, f"JetStream domain {region}", health))
+    try:
+        lag = event_reads.mirror_lag(topology)
+    except Exception as exc:  # noqa: BLE001 - status shows what it cannot read
+        lag = event_reads.MirrorLag(unreachable={"*": f"{type(exc).__name__}: {exc}"})
+    for name, mirror in lag.mirrors.items():
+        region, source = name.split(" <- ")
+        behind = f"{mirror['messages']} msgs, {mirror['seconds']:.3f} s"
+        health = "in sync" if mirror["messages"] == 0 else "behind"
+        rows.append(Row("mirror", region, f"orders-{source}", f"of {source}", health, behind))
+    for region, why in lag.unreachable.items():
+        rows.append(Row("mirror", region, "-", "-", f"could not look: {why}"[:60]))
+    try:
+        outbox = event_reads.outbox_backlog(topology, timeout=1.0)
+    except Exception:  # noqa: BLE001 - the leader may be away: status still answers
+        outbox = {}
+    for region in REGIONS:
+        waiting = outbox.get(region)
+        role = f"outbox {waiting['rows']} rows" if waiting else "outbox ?"
+        health = "connected" if eventing.connected(topology, region, "relay") else "down"
+        rows.append(Row("relay", region, f"broker-{region}", role, health))
+    for region in REGIONS:
+        delivered = len(eventing.deliveries(topology, region))
+        health = "consuming" if eventing.consuming(topology, region) else "down"
+        rows.append(Row("fulfil", region, "orders + mirror", f"{delivered} delivered", health))
     return rows
 
 

@@ -21,9 +21,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from aftershock.sandbox.shop import carts, catalog, orders, validation
+from aftershock.sandbox.shop import carts, catalog, events, orders, validation
 from aftershock.sandbox.shop.config import ShopConfig
 from aftershock.sandbox.shop.errors import ApiError, Unavailable
+from aftershock.sandbox.shop.global_cache import GlobalCache
 from aftershock.sandbox.shop.metrics import MetricsMiddleware, ShopMetrics
 
 # Each dependency gets half a second: the whole answer stays inside the
@@ -39,8 +40,12 @@ class Dependencies:
     metrics: ShopMetrics
     writes: AsyncConnectionPool
     reads: AsyncConnectionPool
+    # The region's own Redis: carts (regional, as ADR-037 keeps them).
     cache: aioredis.Redis
-    breaker: catalog.CacheBreaker
+    # The global catalog cache: the local copy for reads, the primary for writes.
+    catalog: GlobalCache
+    # Only in the `direct` event mode: the shop publishes events itself.
+    publisher: events.DirectPublisher | None = None
 
 
 def deps(request: Request) -> Dependencies:
@@ -56,14 +61,14 @@ async def list_products(request: Request) -> JSONResponse:
     d = deps(request)
     limit = _query_int(request, "limit", 20, 1, 100)
     offset = _query_int(request, "offset", 0, 0, 10_000_000)
-    items = await catalog.page(d.reads, d.cache, d.breaker, d.metrics, limit, offset)
+    items = await catalog.page(d.reads, d.catalog, d.metrics, limit, offset)
     return served({"items": items, "limit": limit, "offset": offset}, 200, d.config.region)
 
 
 async def get_product(request: Request) -> JSONResponse:
     d = deps(request)
     pid = validation.product_id(request.path_params["product_id"])
-    item = await catalog.product(d.reads, d.cache, d.breaker, d.metrics, pid)
+    item = await catalog.product(d.reads, d.catalog, d.metrics, pid)
     return served(item, 200, d.config.region)
 
 
@@ -73,7 +78,7 @@ async def add_to_cart(request: Request) -> JSONResponse:
     product_id, quantity = validation.cart_item(
         await validation.read_json(request, d.config.max_body_bytes)
     )
-    await catalog.product(d.reads, d.cache, d.breaker, d.metrics, product_id)  # 404 if unknown
+    await catalog.product(d.reads, d.catalog, d.metrics, product_id)  # 404 if unknown
     items = await carts.add(d.cache, d.metrics, cart_id, product_id, quantity)
     return served({"cart_id": cart_id, "items": items}, 200, d.config.region)
 
@@ -89,9 +94,12 @@ async def create_order(request: Request) -> JSONResponse:
     d = deps(request)
     key = validation.idempotency_key(request)
     lines = validation.order_lines(await validation.read_json(request, d.config.max_body_bytes))
+    outbox = d.config.events == "outbox"
     status, order = await orders.checkout(
-        d.writes, key, lines, d.config.region, d.config.checkout_retry_seconds
+        d.writes, key, lines, d.config.region, d.config.checkout_retry_seconds, outbox
     )
+    if status == 201 and d.publisher is not None:
+        await d.publisher.publish(key, order)
     return served(order, status, d.config.region)
 
 
@@ -118,16 +126,21 @@ async def liveness(request: Request) -> JSONResponse:
 async def readiness(request: Request) -> JSONResponse:
     """200 only when the dependencies the policy requires answer, over their real paths."""
     d = deps(request)
-    database, cache = await asyncio.gather(_database_answers(d), _cache_answers(d))
+    database, cache, broker = await asyncio.gather(
+        _database_answers(d), _cache_answers(d), _broker_answers(d)
+    )
     required = {"database": database}
     if d.config.readiness_policy == "strict":
         required["cache"] = cache
+        if broker is not None:
+            required["broker"] = broker
     ready = all(required.values())
     body = {
         "ready": ready,
         "policy": d.config.readiness_policy,
         "database": database,
         "cache": cache,
+        "broker": broker,
     }
     return served(body, 200 if ready else 503, d.config.region)
 
@@ -154,6 +167,13 @@ async def _cache_answers(d: Dependencies) -> bool:
     except (RedisError, TimeoutError, OSError):
         d.metrics.cache_errors.labels("readiness").inc()
         return False
+
+
+async def _broker_answers(d: Dependencies) -> bool | None:
+    """True when the region's broker greets a client (its INFO line); None if it has none."""
+    if not d.config.broker_host:
+        return None
+    return await events.broker_greets(d.config.broker_host, d.config.broker_port, READINESS_TIMEOUT)
 
 
 def _query_int(request: Request, name: str, default: int, low: int, high: int) -> int:
@@ -218,12 +238,20 @@ def create_app(config: ShopConfig) -> Starlette:
             # milliseconds, not seconds of backoff (the breaker does the rest).
             retry=Retry(NoBackoff(), 0),
         )
-        app.state.deps = Dependencies(
-            config, shop_metrics, writes, reads, cache, catalog.CacheBreaker()
+        publisher = events.DirectPublisher(config) if config.events == "direct" else None
+        shared = GlobalCache(
+            config.catalog_host, config.catalog_port, config.redis_password, f"shop-{config.region}"
         )
+        await shared.refresh()
+        follower = asyncio.create_task(shared.follow())
+        app.state.deps = Dependencies(config, shop_metrics, writes, reads, cache, shared, publisher)
         try:
             yield
         finally:
+            follower.cancel()
+            await shared.close()
+            if publisher is not None:
+                await publisher.close()
             await cache.aclose()
             await writes.close(timeout=2)
             await reads.close(timeout=2)

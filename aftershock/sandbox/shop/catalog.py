@@ -1,80 +1,71 @@
-"""Catalog reads: cache-aside through the region's Redis, the database behind it."""
+"""Catalog reads: cache-aside through the global catalog cache, the database behind it.
+
+Reads come from the region's copy of the global cache; what a miss loads
+from the database is written to the primary copy, and reaches the other
+region by the cache's own replication.
+"""
 
 from __future__ import annotations
 
 import json
-import time
-from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-import redis.asyncio as aioredis
 from psycopg_pool import AsyncConnectionPool
 from redis.exceptions import RedisError
 
 from aftershock.sandbox.shop.errors import ApiError, Unavailable
+from aftershock.sandbox.shop.global_cache import GlobalCache
 from aftershock.sandbox.shop.metrics import ShopMetrics
 
 PRODUCT_TTL = 30
 PAGE_TTL = 10
 
 
-@dataclass
-class CacheBreaker:
-    """After a cache failure, skip the cache for a while instead of failing every request slowly."""
-
-    cooldown: float = 2.0
-    open_until: float = 0.0
-
-    def closed(self) -> bool:
-        return time.monotonic() >= self.open_until
-
-    def trip(self) -> None:
-        self.open_until = time.monotonic() + self.cooldown
-
-
 async def cached(
-    cache: aioredis.Redis, breaker: CacheBreaker, metrics: ShopMetrics, key: str
+    cache: GlobalCache, metrics: ShopMetrics, key: str
 ) -> dict[str, Any] | list[Any] | None:
-    """The cached JSON under `key`, or None on a miss, a failure or an open breaker."""
-    if not breaker.closed():
+    """The cached JSON under `key` in the local copy; None on a miss, a failure, an open breaker."""
+    if not cache.read_breaker.closed():
         return None
     try:
-        raw = await cache.get(key)
+        raw = await cache.local.get(key)
     except RedisError:
         metrics.cache_errors.labels("get").inc()
-        breaker.trip()
+        cache.read_breaker.trip()
         return None
     return json.loads(raw) if raw else None
 
 
 async def remember(
-    cache: aioredis.Redis,
-    breaker: CacheBreaker,
-    metrics: ShopMetrics,
-    key: str,
-    value: Any,
-    ttl: int,
+    cache: GlobalCache, metrics: ShopMetrics, key: str, value: Any, ttl: int
 ) -> None:
-    if not breaker.closed():
+    """Write `value` to the primary copy; skipped while the primary is unknown.
+
+    A failed write (a copy demoted since the last look answers READONLY)
+    asks the local copy who leads now, so the next write follows a failover
+    at once; reads have their own breaker and keep using the local copy.
+    """
+    writer = cache.writer()
+    if writer is None or not cache.write_breaker.closed():
         return
     try:
-        await cache.set(key, json.dumps(value), ex=ttl)
+        await writer.set(key, json.dumps(value), ex=ttl)
     except RedisError:
         metrics.cache_errors.labels("set").inc()
-        breaker.trip()
+        cache.write_breaker.trip()
+        await cache.refresh()
 
 
 async def product(
     pool: AsyncConnectionPool,
-    cache: aioredis.Redis,
-    breaker: CacheBreaker,
+    cache: GlobalCache,
     metrics: ShopMetrics,
     product_id: int,
 ) -> dict[str, Any]:
     """One product; 404 when it does not exist."""
     key = f"product:{product_id}"
-    hit = await cached(cache, breaker, metrics, key)
+    hit = await cached(cache, metrics, key)
     if isinstance(hit, dict):
         return hit
     rows = await _query(
@@ -86,21 +77,20 @@ async def product(
     if not rows:
         raise ApiError(404, "unknown_product", f"no product {product_id}")
     item = _as_product(rows[0])
-    await remember(cache, breaker, metrics, key, item, PRODUCT_TTL)
+    await remember(cache, metrics, key, item, PRODUCT_TTL)
     return item
 
 
 async def page(
     pool: AsyncConnectionPool,
-    cache: aioredis.Redis,
-    breaker: CacheBreaker,
+    cache: GlobalCache,
     metrics: ShopMetrics,
     limit: int,
     offset: int,
 ) -> list[Any]:
     """A page of the catalog in id order."""
     key = f"products:{offset}:{limit}"
-    hit = await cached(cache, breaker, metrics, key)
+    hit = await cached(cache, metrics, key)
     if isinstance(hit, list):
         return hit
     rows = await _query(
@@ -110,7 +100,7 @@ async def page(
         (limit, offset),
     )
     items = [_as_product(row) for row in rows]
-    await remember(cache, breaker, metrics, key, items, PAGE_TTL)
+    await remember(cache, metrics, key, items, PAGE_TTL)
     return items
 
 

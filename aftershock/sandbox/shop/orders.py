@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 import psycopg
+from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from aftershock.sandbox.shop.errors import ApiError, Unavailable
@@ -27,6 +28,19 @@ RETRYABLE_SQLSTATE_PREFIXES = ("08", "57P", "25006", "40001", "40P01")
 def fingerprint(lines: list[tuple[int, int]]) -> str:
     """What the key promises: the same key must always carry the same order."""
     return hashlib.sha256(json.dumps(lines).encode()).hexdigest()
+
+
+def order_event(
+    key: str, order_id: int, region: str, total_cents: int, created_at: str
+) -> dict[str, Any]:
+    """The event an order publishes: its idempotency key identifies it everywhere."""
+    return {
+        "key": key,
+        "order_id": order_id,
+        "region": region,
+        "total_cents": total_cents,
+        "created_at": created_at,
+    }
 
 
 def retryable(exc: BaseException) -> bool:
@@ -46,14 +60,19 @@ async def checkout(
     lines: list[tuple[int, int]],
     region: str,
     retry_seconds: float,
+    outbox: bool = True,
 ) -> tuple[int, dict[str, Any]]:
-    """Place the order for `key` once; return (HTTP status, order)."""
+    """Place the order for `key` once; return (HTTP status, order).
+
+    With `outbox`, the order's event is written to the outbox in the same
+    transaction, so it exists exactly when the order does.
+    """
     deadline = time.monotonic() + retry_seconds
     attempt = 0
     while True:
         attempt += 1
         try:
-            return await _checkout_once(pool, key, lines, region)
+            return await _checkout_once(pool, key, lines, region, outbox)
         except (psycopg.Error, PoolTimeout) as exc:
             if not retryable(exc):
                 raise
@@ -66,12 +85,12 @@ async def checkout(
 
 
 async def _checkout_once(
-    pool: AsyncConnectionPool, key: str, lines: list[tuple[int, int]], region: str
+    pool: AsyncConnectionPool, key: str, lines: list[tuple[int, int]], region: str, outbox: bool
 ) -> tuple[int, dict[str, Any]]:
     print_ = fingerprint(lines)
     async with pool.connection() as conn:
         try:
-            return await _place(conn, key, lines, region, print_)
+            return await _place(conn, key, lines, region, print_, outbox)
         except psycopg.errors.ReadOnlySqlTransaction:
             # Connected to a leader that was demoted: drop this connection so
             # the pool reconnects through target_session_attrs=read-write.
@@ -85,6 +104,7 @@ async def _place(
     lines: list[tuple[int, int]],
     region: str,
     print_: str,
+    outbox: bool,
 ) -> tuple[int, dict[str, Any]]:
     async with conn.transaction():
         cur = await conn.execute(
@@ -108,6 +128,12 @@ async def _place(
                 (order_id, product_id, quantity, price),
             )
         await conn.execute("UPDATE orders SET total_cents = %s WHERE id = %s", (total, order_id))
+        if outbox:
+            event = order_event(key, order_id, region, total, created_at.isoformat())
+            await conn.execute(
+                "INSERT INTO outbox (idempotency_key, region, payload) VALUES (%s, %s, %s)",
+                (key, region, Jsonb(event)),
+            )
     return 201, {
         "order_id": order_id,
         "region": region,

@@ -37,6 +37,16 @@ CREATE TABLE order_lines (
     price_cents integer NOT NULL,
     PRIMARY KEY (order_id, product_id)
 );
+-- Order events not yet published: written in the order's own transaction,
+-- deleted by the region's relay once its broker acknowledged them.
+CREATE TABLE outbox (
+    id              bigserial   PRIMARY KEY,
+    idempotency_key text        NOT NULL,
+    region          text        NOT NULL,
+    payload         jsonb       NOT NULL,
+    created_at      timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX outbox_region ON outbox (region, id);
 """
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from aftershock.config.topology import Topology
 from aftershock.errors import SandboxError
-from aftershock.targets.local import cache, database, network, region, service
+from aftershock.targets.local import cache, database, events, network, region, service
 from aftershock.targets.local.common import FaultConflict, FaultUnavailable, ledger
 
 __all__ = [
@@ -43,7 +43,11 @@ FAULTS: dict[str, Callable[..., dict[str, Any]]] = {
         database.switchover_db, database.switchback_db,
         database.pause_replication_replay, database.resume_replication_replay,
         cache.kill_cache, cache.start_cache, cache.pause_cache, cache.unpause_cache,
+        cache.fail_over_cache, cache.fail_back_cache,
         service.kill_shop, service.start_shop,
+        events.kill_broker, events.start_broker, events.pause_broker, events.resume_broker,
+        events.cut_mirror_link, events.heal_mirror_link,
+        events.stall_consumer, events.resume_consumer, events.stop_relay, events.start_relay,
     )
 }  # fmt: skip
 """Every local fault and inverse by name; each takes the topology first."""
@@ -61,7 +65,13 @@ UNDO: dict[str, Callable[..., dict[str, Any]]] = {
     "pause_replication_replay": database.resume_replication_replay,
     "kill_cache": cache.start_cache,
     "pause_cache": cache.unpause_cache,
+    "fail_over_cache": cache.fail_back_cache,
     "kill_shop": service.start_shop,
+    "kill_broker": events.start_broker,
+    "pause_broker": events.resume_broker,
+    "cut_mirror_link": events.heal_mirror_link,
+    "stall_consumer": events.resume_consumer,
+    "stop_relay": events.start_relay,
 }
 """The inverse of each fault, called with the parameters the ledger recorded."""
 

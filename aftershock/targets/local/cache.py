@@ -1,4 +1,4 @@
-"""Cache faults on the sandbox: each region's Redis."""
+"""Cache faults on the sandbox: each region's Redis, and the global catalog cache."""
 
 from __future__ import annotations
 
@@ -7,14 +7,17 @@ from typing import Any
 
 import redis
 
-from aftershock.config.topology import REGIONS, Topology
+from aftershock.config.topology import CACHE_PRIMARY, REGIONS, Topology
 from aftershock.errors import SandboxError
-from aftershock.sandbox import cache
+from aftershock.sandbox import cache, catalog_cache
+from aftershock.sandbox.readiness import wait_until
 from aftershock.sandbox.state import load_credentials
 from aftershock.targets.local.common import (
+    START_TIMEOUT,
     check_choice,
     forget,
     kill_daemon,
+    ledger,
     record,
     start_daemon,
 )
@@ -60,3 +63,46 @@ def unpause_cache(topology: Topology, region: str) -> dict[str, Any]:
         pass  # a Redis that is down is not paused either
     forget(topology, "pause_cache", {"region": region})
     return {"fault": "unpause_cache", "region": region, "unpaused": unpaused}
+
+
+def fail_over_cache(topology: Topology, region: str) -> dict[str, Any]:
+    """Promote `region`'s copy of the global catalog cache; the other copy follows it.
+
+    What ElastiCache Global Datastore's `FailoverGlobalReplicationGroup`
+    does: the secondary becomes the primary and the old primary replicates
+    from it. Refused when `region` already holds the primary.
+    """
+    check_choice(region, REGIONS)
+    creds = load_credentials(topology)
+    before = catalog_cache.primary(topology, creds)
+    if before is None:
+        raise SandboxError("the catalog cache has no single primary now: heal it first")
+    if before == region:
+        raise SandboxError(
+            f"the {region} catalog cache is the primary already: nothing to fail over"
+        )
+    entry = record(
+        topology, "fail_over_cache", {"region": region}, "the catalog cache is failed over"
+    )
+    try:
+        catalog_cache.make_primary(topology, region, creds)
+    except redis.RedisError:
+        catalog_cache.make_primary(topology, before, creds)
+        ledger(topology).forget(entry.id)
+        raise
+    return {"fault": "fail_over_cache", "id": entry.id, "region": region, "primary_was": before}
+
+
+def fail_back_cache(topology: Topology, region: str) -> dict[str, Any]:
+    """Undo `fail_over_cache`: the steady-state primary leads again, the other follows it."""
+    check_choice(region, REGIONS)
+    creds = load_credentials(topology)
+    if catalog_cache.primary(topology, creds) != CACHE_PRIMARY:
+        catalog_cache.make_primary(topology, CACHE_PRIMARY, creds)
+    wait_until(
+        "catalog replicas linked again",
+        lambda: all(catalog_cache.healthy(topology, r, creds) for r in REGIONS),
+        START_TIMEOUT,
+    )
+    forget(topology, "fail_over_cache", {"region": region})
+    return {"fault": "fail_back_cache", "region": region, "primary": CACHE_PRIMARY}

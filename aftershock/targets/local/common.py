@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -100,6 +102,15 @@ def daemon_pid(topology: Topology, name: str) -> int | None:
     if entry and is_alive(entry.pid, entry.starttime):
         return entry.pid
     return None
+
+
+def signal_daemon(topology: Topology, name: str, signum: int) -> int | None:
+    """Send `signum` to a registered daemon's process group; its PID, or None if it is gone."""
+    pid = daemon_pid(topology, name)
+    if pid is not None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(os.getpgid(pid), signum)
+    return pid
 
 
 def kill_daemon(topology: Topology, fault: str, region: str, daemon: str) -> dict[str, Any]:

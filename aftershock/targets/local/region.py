@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aftershock.config.topology import SITES, Topology
-from aftershock.sandbox import cache, etcd, nft, postgres, shops
+from aftershock.sandbox import brokers, cache, catalog_cache, etcd, eventing, nft, postgres, shops
 from aftershock.sandbox.network import namespace_pids
 from aftershock.sandbox.processes import kill_pids
 from aftershock.sandbox.state import load_credentials, registry
@@ -45,8 +45,12 @@ def recover_region(topology: Topology, region: str) -> dict[str, Any]:
     ready = {
         f"etcd-{region}": lambda: etcd.healthy(topology, region),
         f"redis-{region}": lambda: cache.healthy(topology, region, creds),
+        f"catalog-{region}": lambda: catalog_cache.healthy(topology, region, creds),
+        f"broker-{region}": lambda: brokers.healthy(topology, region),
         f"patroni-{region}": lambda: postgres.role_check(topology, region, "health"),
         f"shop-{region}": lambda: shops.ready(topology, region),
+        f"relay-{region}": lambda: eventing.connected(topology, region, "relay"),
+        f"fulfil-{region}": lambda: eventing.consuming(topology, region),
     }
     registered = registry(topology).load()
     started = {

@@ -12,9 +12,17 @@ import os
 import shutil
 from collections.abc import Callable
 
-from aftershock.config.topology import REGIONS, Topology
+from aftershock.config.topology import CACHE_PRIMARY, REGIONS, Topology
 from aftershock.errors import ComponentFailed, SandboxError
-from aftershock.sandbox import haproxy, postgres, status
+from aftershock.sandbox import (
+    brokers,
+    catalog_cache,
+    event_reads,
+    eventing,
+    haproxy,
+    postgres,
+    status,
+)
 from aftershock.sandbox.network import namespace_pids
 from aftershock.sandbox.postgres import PG_BIN_DIR
 from aftershock.sandbox.processes import kill_pids
@@ -61,6 +69,29 @@ def make_whole(topology: Topology) -> None:
     wait_for(
         lambda: all(edge_state(topology, r) == "UP" for r in REGIONS), what="both shops at the edge"
     )
+    creds = load_credentials(topology)
+    wait_for(
+        lambda: (
+            all(catalog_cache.healthy(topology, r, creds) for r in REGIONS)
+            and catalog_cache.primary(topology, creds) == CACHE_PRIMARY
+        ),
+        what=f"the catalog cache led from {CACHE_PRIMARY}, its replica linked",
+    )
+    wait_whole_event_path(topology)
+
+
+def wait_whole_event_path(topology: Topology) -> None:
+    """Both brokers linked, every relay and consumer at work, every mirror caught up."""
+    wait_for(lambda: brokers.linked(topology), what="the brokers' mirror link")
+    for region in REGIONS:
+        wait_for(lambda r=region: eventing.connected(topology, r, "relay"), what=f"relay-{region}")
+        wait_for(lambda r=region: eventing.consuming(topology, r), what=f"fulfil-{region}")
+
+    def mirrors_caught_up() -> bool:
+        lag = event_reads.mirror_lag(topology)
+        return not lag.unreachable and lag.max_messages == 0
+
+    wait_for(mirrors_caught_up, what="both event mirrors caught up")
 
 
 def rejoin(topology: Topology, region: str, patience: float = 30.0) -> None:

@@ -1,0 +1,292 @@
+"""Event probes: mirror lag, the drain after a heal, and the total-queue check.
+
+Chaos Toolkit probes, read-only. The sandbox's brokers stand in for MSK and
+MirrorMaker 2 (see `aftershock.sandbox.brokers`); every figure is read
+from the brokers and the database themselves, never from the experiment's
+own script.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from chaoslib.types import Configuration, Secrets
+
+from aftershock.check.checkers import UNKNOWN
+from aftershock.check.lag import lag_under_load
+from aftershock.check.total_queue import total_queue as judge_total_queue
+from aftershock.config.budgets import budgets
+from aftershock.config.target import sandbox, target_name
+from aftershock.errors import EvidenceMissing
+from aftershock.load import history
+from aftershock.load.runner import find_run
+from aftershock.load.runs import LAG_FILE
+from aftershock.targets.dispatch import fault_ledger, local_sandbox
+
+__all__ = ["backlog_grows", "drain", "mirror_lag", "mirror_lag_under_load", "total_queue"]
+
+log = logging.getLogger("chaostoolkit")
+POLL_S = 0.5
+PROGRESS_S = 5.0
+
+
+def mirror_lag(configuration: Configuration = None, secrets: Secrets = None) -> dict[str, Any]:
+    """How far each region's mirror of the other's order stream is behind, now.
+
+    `max_seconds` is the age of the oldest event a mirror does not hold yet
+    (0 when it holds all), `max_messages` the events it lacks; `valid` says
+    whether `max_seconds` is within the record's mirror-lag alarm (10 s).
+    A broker that does not answer is "could not look", never 0.
+    """
+    alarm = budgets(configuration).alarm_mirror_lag_s
+    target = target_name(configuration)
+    if target != "local":  # aws: the record's alarm metric (events.mirror_lag_metric)
+        from aftershock.targets.drivers import observe
+
+        found = observe(target, "mirror_lag", configuration)
+        seconds = found["max_seconds"]
+        return {**found, "alarm_s": alarm, "valid": seconds is not None and seconds <= alarm}
+    topology = local_sandbox("mirror_lag", configuration)
+    from aftershock.sandbox.event_reads import mirror_lag as read
+
+    lag = read(topology)
+    if lag.unreachable:
+        where = "; ".join(f"{r}: {why}" for r, why in lag.unreachable.items())
+        raise EvidenceMissing(f"could not look at the mirror lag: {where}")
+    seconds = lag.max_seconds or 0.0
+    return {**lag.as_dict(), "alarm_s": alarm, "valid": seconds <= alarm}
+
+
+def _backlog(configuration: Configuration) -> int:
+    """The events the mirrors lack now (the most of either direction)."""
+    target = target_name(configuration)
+    if target != "local":  # aws: topic end offsets against MirrorMaker 2's mirrored topics
+        from aftershock.targets.drivers import observe
+
+        return int(observe(target, "mirror_backlog", configuration)["max_messages"])
+    return int(mirror_lag(configuration=configuration)["max_messages"] or 0)
+
+
+def backlog_grows(
+    watch_s: float = 10.0, configuration: Configuration = None, secrets: Secrets = None
+) -> dict[str, Any]:
+    """While the mirror link is cut under load, does the mirrors' backlog grow?
+
+    Samples the mirror lag for `watch_s` seconds. `valid` only when the
+    events a mirror lacks grew: a cut that holds nothing back did not cut
+    the mirroring, and the drain measured after it would mean nothing.
+    """
+    samples = []
+    deadline = time.time() + float(watch_s)
+    while True:
+        samples.append({"t": round(time.time(), 3), "messages": _backlog(configuration)})
+        if time.time() >= deadline:
+            break
+        time.sleep(1.0)
+    first, last = samples[0]["messages"], samples[-1]["messages"]
+    grew = last > first
+    reason = (
+        f"backlog grew from {first} to {last} events in {watch_s:g} s"
+        if grew
+        else f"backlog did not grow ({first} -> {last} events): the cut held nothing back"
+    )
+    return {"valid": grew, "reason": reason, "samples": samples}
+
+
+def drain(
+    budget_s: float | None = None,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> dict[str, Any]:
+    """From now (run it right after the heal) until every event of the backlog is everywhere.
+
+    At its start it notes each region's outbox rows; the drain is over when
+    the relays have published every noted row and then each region's
+    mirror holds the other's stream up to its head at that moment. Judge
+    `$.valid`: drained within `budget_s` (default: the record's 5 min
+    reconciliation promise). `seconds` is the drain time; `backlog` what it
+    started with. Logs its progress every 5 s.
+    """
+    budget = float(budget_s) if budget_s else budgets(configuration).promise_drain_s
+    target = target_name(configuration)
+    if target != "local":  # aws: each mirrored topic up to its source's end offsets at the start
+        from aftershock.targets.drivers import observe
+
+        return observe(target, "drain", configuration, budget_s=budget)
+    topology = local_sandbox("drain", configuration)
+    from aftershock.sandbox import event_reads
+
+    began = time.time()
+    outbox = _until(lambda: event_reads.outbox_backlog(topology), began + budget)
+    lag = _until(lambda: _reachable(event_reads.mirror_lag(topology)), began + budget)
+    if outbox is None or lag is None:
+        return {"valid": UNKNOWN, "seconds": None, "budget_s": budget,
+                "reason": "could not look: the brokers or the database did not answer"}  # fmt: skip
+    backlog = {"outbox": outbox, "mirrors": lag.mirrors}
+    heads: dict[str, int] | None = None
+    next_line = began + PROGRESS_S
+    while True:
+        left = _outbox_left(topology, outbox)
+        if not left:
+            heads = heads or _all_known(event_reads.stream_heads(topology))
+            left = _mirrors_left(topology, heads) if heads else {"brokers": "do not answer"}
+        now = time.time()
+        if not left:
+            seconds = round(now - began, 2)
+            log.info("drain: every region holds every event after %.1f s", seconds)
+            return {"valid": True, "seconds": seconds, "budget_s": budget, "backlog": backlog,
+                    "reason": f"drained in {seconds:.1f} s, within {budget:g} s"}  # fmt: skip
+        if now >= began + budget:
+            return {"valid": False, "seconds": None, "budget_s": budget, "backlog": backlog,
+                    "left": left, "reason": f"not drained within {budget:g} s: {left}"}  # fmt: skip
+        if now >= next_line:
+            log.info("drain: %.0f s, still behind: %s", now - began, left)
+            next_line = now + PROGRESS_S
+        time.sleep(POLL_S)
+
+
+def mirror_lag_under_load(
+    settle_s: float = 30.0,
+    run_dir: str = "",
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> dict[str, Any]:
+    """The mirror-lag alarm (10 s) judged on every recorder sample under load, outside faults.
+
+    The lag recorder samples the mirrors once a second; samples from a
+    fault's injection to `settle_s` after its undo are the fault's (and the
+    drain's) business. A sample that could not look counts against it.
+    """
+    run = find_run(sandbox(configuration), run_dir)
+    samples = [
+        {"t": s["t"], "max": (s.get("mirror") or {}).get("seconds"),
+         "error": (s.get("mirror") or {}).get("error", "no mirror sample")}
+        for s in history.read(run.path / LAG_FILE).records
+    ]  # fmt: skip
+    times = [float(r["t"]) for r in history.read(run.path / history.TIMELINE_FILE).records]
+    span = (min(times), max(times)) if times else None
+    started = float((configuration or {}).get("aftershock_experiment_started") or 0.0)
+    faults = [(e.at, healed) for e, healed in fault_ledger(configuration).faults_since(started)]
+    alarm = budgets(configuration).alarm_mirror_lag_s
+    result = lag_under_load(samples, span, faults, float(settle_s), alarm, "mirror_lag_under_load")
+    return {**result.as_dict(), "run_dir": str(run.path)}
+
+
+def total_queue(
+    drain_timeout_s: float = 60.0,
+    run_dir: str = "",
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> dict[str, Any]:
+    """Jepsen's total-queue check of the newest load run's order events, after a drain.
+
+    Waits up to `drain_timeout_s` for every acknowledged order to have its
+    event in each region's copy and its delivery in each region, then
+    judges: `lost`, `duplicated`, `unexpected` and `recovered`, each
+    counted and named by key, per region too. Judge `$.valid`. A region
+    whose broker cannot be read makes it "unknown" (could not look).
+    Refuses while the load still runs.
+    """
+    run = find_run(sandbox(configuration), run_dir)
+    if run.live:
+        raise EvidenceMissing(f"the load of {run.path} still runs: stop it before judging events")
+    read = history.read(run.path / history.HISTORY_FILE)
+    shape = history.operations(read.records)
+    acked = {key for key, _ in history.acknowledged(shape)}
+    since = min((float(r.get("t") or 0.0) for r in read.records), default=time.time())
+    target = target_name(configuration)
+    if target != "local":  # aws: both clusters' topics and mirrored topics (confluent-kafka)
+        from aftershock.targets.drivers import observe
+
+        deadline = time.time() + float(drain_timeout_s)
+        while True:
+            copies = observe(
+                target, "event_copies", configuration, prefix=run.key_prefix, since=since
+            )
+            if all(acked <= set(keys) for keys in copies.values()) or time.time() >= deadline:
+                break
+            time.sleep(5.0)
+        result = judge_total_queue(read.records, read.torn, copies, {})
+        return {**result.as_dict(), "run_dir": str(run.path)}
+    topology = local_sandbox("total_queue", configuration)
+    from aftershock.sandbox import event_reads
+
+    deadline = time.time() + float(drain_timeout_s)
+    began = time.time()
+    while True:
+        copies, unreadable = event_reads.copies(topology, run.key_prefix, since)
+        deliveries = event_reads.deliveries(topology, run.key_prefix, since)
+        complete = not unreadable and all(
+            acked <= set(copies[r]) and acked <= set(deliveries[r]) for r in copies
+        )
+        if complete or time.time() >= deadline:
+            break
+        time.sleep(1.0)
+    waited = round(time.time() - began, 1)
+    if unreadable:
+        where = "; ".join(f"{r}: {why}" for r, why in unreadable.items())
+        return {"checker": "total_queue", "valid": UNKNOWN, "waited_s": waited,
+                "reason": f"could not look: {where}", "run_dir": str(run.path)}  # fmt: skip
+    result = judge_total_queue(read.records, read.torn, copies, deliveries)
+    return {**result.as_dict(), "waited_s": waited, "run_dir": str(run.path)}
+
+
+def _outbox_left(topology: Any, outbox: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The noted outbox rows the relays have not published yet (empty: none)."""
+    from aftershock.sandbox import event_reads
+
+    left: dict[str, Any] = {}
+    for region, noted in outbox.items():
+        if not noted["rows"]:
+            continue
+        try:
+            waiting = event_reads.outbox_rows_up_to(topology, region, noted["max_id"])
+        except Exception as exc:  # noqa: BLE001 - a failed look means "not drained yet"
+            left[f"outbox {region}"] = f"could not look: {type(exc).__name__}"
+            continue
+        if waiting:
+            left[f"outbox {region}"] = f"{waiting} rows from before the heal"
+    return left
+
+
+def _mirrors_left(topology: Any, heads: dict[str, int]) -> dict[str, Any]:
+    """The mirrors that do not hold their source up to `heads` yet (empty: none)."""
+    from aftershock.sandbox import event_reads
+
+    left: dict[str, Any] = {}
+    try:
+        lag = event_reads.mirror_lag(topology)
+    except Exception as exc:  # noqa: BLE001 - a failed look means "not drained yet"
+        return {"mirrors": f"could not look: {type(exc).__name__}: {exc}"}
+    for region in lag.unreachable:
+        left[f"broker-{region}"] = "does not answer"
+    for name, mirror in lag.mirrors.items():
+        source = name.split(" <- ")[1]
+        if mirror["mirror_last_seq"] < heads[source]:
+            left[name] = f"{heads[source] - mirror['mirror_last_seq']} events behind"
+    return left
+
+
+def _reachable(lag: Any) -> Any:
+    return None if lag.unreachable else lag
+
+
+def _all_known(heads: dict[str, int | None]) -> dict[str, int] | None:
+    if any(v is None for v in heads.values()):
+        return None
+    return {k: int(v) for k, v in heads.items() if v is not None}
+
+
+def _until(look: Any, deadline: float) -> Any:
+    """Call `look` until it returns something and does not raise, or the deadline passes."""
+    while time.time() < deadline:
+        try:
+            found = look()
+        except Exception:  # noqa: BLE001 - a failed look is retried until the deadline
+            found = None
+        if found is not None:
+            return found
+        time.sleep(POLL_S)
+    return None
