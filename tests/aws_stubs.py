@@ -23,6 +23,7 @@ CHAOSAWS_MODULES = (
     "chaosaws.elasticache.actions",
     "chaosaws.rds.actions",
     "chaosaws.route53.probes",
+    "chaosaws.msk.actions",
 )
 
 

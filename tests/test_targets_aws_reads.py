@@ -128,14 +128,19 @@ def test_a_bad_sql_section_names_the_field(tmp_path: Path, line: str, problem: s
         load(bad)
 
 
-def test_the_dry_run_plans_every_experiment_but_replication_lag_as_runnable_on_aws() -> None:
+def test_the_dry_run_plans_every_experiment_as_runnable_on_aws_but_two_that_say_why() -> None:
     from aftershock.runner import dry_run
     from aftershock.targets.drivers import EXPERIMENTS
 
     plans = dry_run.plan_all(sorted(EXPERIMENTS.glob("*.json")), "aws", load(EXAMPLE))
     blocked = {plan.name: plan.unsupported for plan in plans if not plan.runnable}
-    assert list(blocked) == ["replication-lag"]
+    assert list(blocked) == ["cache-failover", "replication-lag"]
     assert all("replication_replay" in reason for reason in blocked["replication-lag"])
+    assert {r.split(":")[0] for r in blocked["cache-failover"]} == {
+        "cache-lag-after-failover",
+        "stale-reads-after-failover",
+        "shops-write-to-the-new-primary",
+    }
     baseline = next(plan for plan in plans if plan.name == "baseline")
     assert any(
         line.strip().startswith("sql.final read of the orders table") for line in baseline.lines

@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from aftershock.config.budgets import problems_of
+from aftershock.config.fields import Fields
+from aftershock.config.target_events import Events, parse_events, parse_global_cache
 from aftershock.config.topology import REGIONS
 from aftershock.errors import SandboxError
 
@@ -127,6 +129,8 @@ class TargetFile:
     regions: dict[str, Region]
     sql: Sql | None = None
     budgets: dict[str, float] = field(default_factory=dict)  # aftershock.config.budgets
+    events: Events | None = None  # MSK + MirrorMaker 2 (aftershock.config.target_events)
+    global_cache_id: str = ""  # the ElastiCache Global Datastore of the catalog cache
 
     def region(self, name: str) -> Region:
         """The region `name`, or a one-line error naming the choices."""
@@ -148,90 +152,6 @@ class TargetFile:
         }
 
 
-class _Fields:
-    """Reads one mapping of the file, collecting a problem per bad field instead of stopping."""
-
-    def __init__(self, data: Any, where: str, problems: list[str]) -> None:
-        self.where = where
-        self.problems = problems
-        self.data: dict[str, Any] = data if isinstance(data, dict) else {}
-        if not isinstance(data, dict):
-            self.problems.append(f"{where or 'the file'}: must be a mapping")
-
-    def name(self, key: str) -> str:
-        return f"{self.where}.{key}" if self.where else key
-
-    def known(self, *keys: str) -> None:
-        for key in self.data:
-            if key not in keys:
-                self.problems.append(f"{self.name(str(key))}: unknown field")
-
-    def text(
-        self,
-        key: str,
-        pattern: re.Pattern[str] | None = None,
-        what: str = "",
-        default: str | None = None,
-    ) -> str:
-        value = self.data.get(key, default)
-        if value is None:
-            self.problems.append(f"{self.name(key)}: missing")
-            return ""
-        if not isinstance(value, str):
-            hint = " (quote it: YAML reads digits as a number)" if isinstance(value, int) else ""
-            self.problems.append(f"{self.name(key)}: must be a string{hint}")
-            return ""
-        if pattern is not None and not pattern.match(value):
-            self.problems.append(f"{self.name(key)}: {value!r} is not {what}")
-            return ""
-        return value
-
-    def url(self, key: str) -> str:
-        value = self.text(key)
-        if value and not re.match(r"^https?://[^\s/]+", value):
-            self.problems.append(f"{self.name(key)}: {value!r} is not an http(s) URL")
-        return value.rstrip("/")
-
-    def texts(
-        self, key: str, pattern: re.Pattern[str], what: str, required: bool = True
-    ) -> tuple[str, ...]:
-        value = self.data.get(key)
-        if value is None and not required:
-            return ()
-        if not isinstance(value, list) or not value:
-            state = "missing" if value is None else "must be a non-empty list"
-            self.problems.append(f"{self.name(key)}: {state}")
-            return ()
-        good = []
-        for index, item in enumerate(value):
-            if isinstance(item, str) and pattern.match(item):
-                good.append(item)
-            else:
-                self.problems.append(f"{self.name(key)}[{index}]: {item!r} is not {what}")
-        return tuple(good)
-
-    def flag(self, key: str, default: bool) -> bool:
-        value = self.data.get(key, default)
-        if not isinstance(value, bool):
-            self.problems.append(f"{self.name(key)}: must be true or false")
-            return default
-        return value
-
-    def number(self, key: str, default: int) -> int:
-        value = self.data.get(key, default)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            self.problems.append(f"{self.name(key)}: must be a whole number above 0")
-            return default
-        return value
-
-    def section(self, key: str, required: bool = True) -> _Fields | None:
-        if key not in self.data:
-            if required:
-                self.problems.append(f"{self.name(key)}: missing")
-            return None
-        return _Fields(self.data[key], self.name(key), self.problems)
-
-
 def load(path: Path) -> TargetFile:
     """Read and validate the target file at `path`; raise TargetFileInvalid naming every problem."""
     try:
@@ -250,7 +170,7 @@ def load(path: Path) -> TargetFile:
 
 
 def _parse(path: Path, raw: Any, problems: list[str]) -> TargetFile:
-    top = _Fields(raw, "", problems)
+    top = Fields(raw, "", problems)
     top.known(
         "name",
         "account_id",
@@ -261,13 +181,15 @@ def _parse(path: Path, raw: Any, problems: list[str]) -> TargetFile:
         "database",
         "regions",
         "budgets",
+        "events",
+        "global_cache",
     )
     budgets = top.data.get("budgets", {})
     problems.extend(problems_of(budgets))
     account = top.text("account_id", ACCOUNT, "a 12-digit AWS account id")
-    allow = top.section("allowlist") or _Fields({}, "allowlist", [])
+    allow = top.section("allowlist") or Fields({}, "allowlist", [])
     allow.known("account_ids", "regions", "kube_contexts")
-    database = top.section("database") or _Fields({}, "database", [])
+    database = top.section("database") or Fields({}, "database", [])
     database.known("global_cluster_id", "primary_region", "reboot_force_failover", "sql")
     primary = database.text("primary_region", default="taiwan")
     if primary and primary not in REGIONS:
@@ -302,6 +224,12 @@ def _parse(path: Path, raw: Any, problems: list[str]) -> TargetFile:
             section = regions.section(name)
             if section is not None:
                 target.regions[name] = _region(name, section, account)
+    aws_regions = {name: r.aws_region for name, r in target.regions.items()}
+    target = replace(
+        target,
+        events=parse_events(top.section("events", required=False), aws_regions),
+        global_cache_id=parse_global_cache(top.section("global_cache", required=False)),
+    )
     contexts = [r.eks.context for r in target.regions.values() if r.eks and r.eks.context]
     for context in contexts:
         if context not in target.allowed_contexts:
@@ -309,7 +237,7 @@ def _parse(path: Path, raw: Any, problems: list[str]) -> TargetFile:
     return target
 
 
-def _region(name: str, fields: _Fields, account: str) -> Region:
+def _region(name: str, fields: Fields, account: str) -> Region:
     fields.known(
         "aws_region",
         "endpoint",
@@ -332,7 +260,7 @@ def _region(name: str, fields: _Fields, account: str) -> Region:
             f"{fields.name('aurora_cluster_arn')}: in account "
             f"{match['account']}, but account_id is {account}"
         )
-    cache = fields.section("cache") or _Fields({}, fields.name("cache"), [])
+    cache = fields.section("cache") or Fields({}, fields.name("cache"), [])
     cache.known("replication_group_id", "node_group_id")
     return Region(
         name=name,
@@ -351,7 +279,7 @@ def _region(name: str, fields: _Fields, account: str) -> Region:
     )
 
 
-def _sql(fields: _Fields | None) -> Sql | None:
+def _sql(fields: Fields | None) -> Sql | None:
     if fields is None:
         return None
     fields.known("host", "port", "dbname", "user", "password_env", "sslmode")
@@ -370,7 +298,7 @@ def _sql(fields: _Fields | None) -> Sql | None:
     )
 
 
-def _isolation(fields: _Fields | None) -> Isolation:
+def _isolation(fields: Fields | None) -> Isolation:
     if fields is None:
         return Isolation("route53")
     fields.known("method", "vpc_id", "subnet_ids", "experiment_template_id")
@@ -391,7 +319,7 @@ def _isolation(fields: _Fields | None) -> Isolation:
     return Isolation(method)
 
 
-def _eks(fields: _Fields | None) -> Eks | None:
+def _eks(fields: Fields | None) -> Eks | None:
     if fields is None:
         return None
     fields.known("cluster", "context", "namespaces", "shop_deployment", "shop_selector", "cidrs")

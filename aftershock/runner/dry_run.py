@@ -33,12 +33,15 @@ LOCAL_EVIDENCE = {
     ("probes.recovery", "hold_until_recovered"),
     ("probes.traffic", "coverage"),
     ("probes.replication", "lag_under_load"),
+    ("probes.events", "mirror_lag_under_load"),
 }
 REMOTE_PROBES = {
     "probes.health": ("region_ready",),
     "probes.replication": ("lag_seconds", "primaries", "leader_changed"),
     "probes.orders": ("integrity",),
     "probes.inventory": ("no_oversell",),
+    "probes.events": ("mirror_lag", "backlog_grows", "drain", "total_queue"),
+    "probes.cache": ("cache_primary", "cache_lag", "stale_reads", "writes_follow_primary"),
 }
 
 

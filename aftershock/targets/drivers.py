@@ -183,6 +183,18 @@ PROBE_REASONS = {
     "primaries": "which Aurora clusters take writes is asked of the global database: "
     "use --target aws",
     "lag_seconds": "replication lag is Aurora's (CloudWatch): use --target aws",
+    **{
+        name: "the event path is MSK and MirrorMaker 2: use --target aws"
+        for name in ("mirror_lag", "mirror_backlog", "drain", "event_copies")
+    },
+    "cache_primary": "the catalog cache is an ElastiCache Global Datastore: use --target aws",
+    "cache_lag": "ElastiCache publishes GlobalDatastoreReplicationLag per node, and no target "
+    "file names those nodes yet: judge it on the sandbox",
+    **{
+        name: "it writes catalog entries into the cache, which aftershock does not do to a "
+        "production cache: judge it on the sandbox"
+        for name in ("stale_reads", "writes_follow_primary")
+    },
 }
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from aftershock.targets.aws import cache, database, observe, sql_reads
+from aftershock.targets.aws import cache, database, event_observe, events, observe, sql_reads
 from aftershock.targets.aws import region as isolation
 from aftershock.targets.k8s import faults as pods
 from aftershock.targets.remote import Context, find, forget, record, result
@@ -70,6 +70,12 @@ FAULTS: dict[str, Callable[..., dict[str, Any]]] = {
         database.switchback_db,
         cache.kill_cache,
         cache.start_cache,
+        cache.fail_over_cache,
+        cache.fail_back_cache,
+        events.kill_broker,
+        events.start_broker,
+        events.cut_mirror_link,
+        events.heal_mirror_link,
         pods.kill_shop,
         pods.start_shop,
     )
@@ -85,6 +91,9 @@ UNDO: dict[str, Callable[..., dict[str, Any]]] = {
     "stop_db_node": database.start_db_node,
     "switchover_db": database.switchback_db,
     "kill_cache": cache.start_cache,
+    "fail_over_cache": cache.fail_back_cache,
+    "kill_broker": events.start_broker,
+    "cut_mirror_link": events.heal_mirror_link,
     "kill_shop": pods.start_shop,
 }
 """The inverse of each fault, called with the parameters the ledger recorded."""
@@ -103,6 +112,15 @@ UNSUPPORTED: dict[str, str] = {
         name: "ElastiCache has no API that freezes a node's clients"
         for name in ("pause_cache", "unpause_cache")
     },
+    **{
+        name: "MSK has no API that freezes a broker's process; reboot it with kill_broker"
+        for name in ("pause_broker", "resume_broker")
+    },
+    **{
+        name: "the relay and the fulfilment consumer are the platform's own services, "
+        "not modelled in the target file"
+        for name in ("stall_consumer", "resume_consumer", "stop_relay", "start_relay")
+    },
 }
 """Logical faults with no AWS meaning, and why."""
 
@@ -110,6 +128,13 @@ OBSERVE: dict[str, Callable[..., dict[str, Any]]] = {
     "region_ready": observe.region_ready,
     "lag_seconds": lambda ctx, timeout=5.0: observe.replication_lag(ctx),
     "primaries": observe.primaries,
+    "mirror_lag": event_observe.mirror_lag,
+    "mirror_backlog": event_observe.mirror_backlog,
+    "backlog_grows": event_observe.backlog_sample,
+    "drain": event_observe.drain,
+    "event_copies": event_observe.copies,
+    "total_queue": event_observe.total_queue_reads,
+    "cache_primary": cache.cache_primary,
     "leader_changed": observe.leader_changed,
     "integrity": sql_reads.integrity,
     "no_oversell": sql_reads.no_oversell,

@@ -112,3 +112,110 @@ def start_cache(ctx: Context, region: str) -> dict[str, Any]:
         )
     forget(ctx, entry)
     return result(ctx, "start_cache", mark, region=region, restored=True, primary=original)
+
+
+def _global_primary(ctx: Context) -> tuple[str, str]:
+    """(AWS region, replication group) of the Global Datastore's primary member now."""
+    gid = _global_id(ctx)
+    home = ctx.target.region(ctx.target.primary_region).aws_region
+    found = ctx.aws.call(
+        "elasticache",
+        home,
+        "describe_global_replication_groups",
+        {"GlobalReplicationGroupId": gid, "ShowMemberInfo": True},
+    )
+    for member in found["GlobalReplicationGroups"][0].get("Members", []):
+        if member.get("Role", "").upper() == "PRIMARY":
+            return str(member["ReplicationGroupRegion"]), str(member["ReplicationGroupId"])
+    raise SandboxError(f"global datastore {gid} has no primary member now")
+
+
+def _global_id(ctx: Context) -> str:
+    if not ctx.target.global_cache_id:
+        raise SandboxError(
+            f"global_cache.global_replication_group_id is not in {ctx.target.path}: "
+            "the catalog cache cannot be failed over"
+        )
+    return ctx.target.global_cache_id
+
+
+def _fail_over_to(ctx: Context, aws_region: str, group: str) -> Any:
+    return ctx.aws.call(
+        "elasticache",
+        aws_region,
+        "failover_global_replication_group",
+        {
+            "GlobalReplicationGroupId": _global_id(ctx),
+            "PrimaryRegion": aws_region,
+            "PrimaryReplicationGroupId": group,
+        },
+        mutating=True,
+    )
+
+
+def fail_over_cache(ctx: Context, region: str) -> dict[str, Any]:
+    """Promote `region`'s member of the catalog cache's Global Datastore."""
+    mark = len(ctx.log.calls)
+    where = ctx.target.region(region)
+    was_region, was_group = _global_primary(ctx)
+    if was_group == where.cache_replication_group:
+        raise SandboxError(f"{where.cache_replication_group} is the primary already")
+    entry = record(
+        ctx,
+        "fail_over_cache",
+        {"region": region},
+        {"primary_region": was_region, "primary_group": was_group},
+        "the catalog cache is failed over",
+    )
+    act_or_forget(
+        ctx, entry, lambda: _fail_over_to(ctx, where.aws_region, where.cache_replication_group)
+    )
+    # The failover is asynchronous: the fault is on once the new member leads.
+    ctx.wait(
+        f"{where.cache_replication_group} leads the global datastore",
+        lambda: _global_primary(ctx)[1] == where.cache_replication_group,
+        AVAILABLE_TIMEOUT,
+        POLL,
+    )
+    return result(ctx, "fail_over_cache", mark, id=entry.id, region=region, primary_was=was_group)
+
+
+def fail_back_cache(ctx: Context, region: str) -> dict[str, Any]:
+    """Undo `fail_over_cache`: the recorded primary member leads again; idempotent."""
+    mark = len(ctx.log.calls)
+    entry = find(ctx, "fail_over_cache", {"region": region})
+    if entry is None:
+        return result(ctx, "fail_back_cache", mark, region=region, restored=False)
+    touched = entry.params["touched"]
+    home = ctx.target.region(ctx.target.primary_region).aws_region
+
+    def status() -> str:
+        found = ctx.aws.call(
+            "elasticache",
+            home,
+            "describe_global_replication_groups",
+            {"GlobalReplicationGroupId": _global_id(ctx), "ShowMemberInfo": False},
+        )
+        return str(found["GlobalReplicationGroups"][0].get("Status"))
+
+    ctx.wait("the global datastore is available", lambda: status() == "available",
+             AVAILABLE_TIMEOUT, POLL)  # fmt: skip
+    if _global_primary(ctx)[1] != touched["primary_group"]:
+        _fail_over_to(ctx, touched["primary_region"], touched["primary_group"])
+        ctx.wait(
+            f"{touched['primary_group']} is the primary again",
+            lambda: status() == "available" and _global_primary(ctx)[1] == touched["primary_group"],
+            AVAILABLE_TIMEOUT,
+            POLL,
+        )
+    forget(ctx, entry)
+    return result(ctx, "fail_back_cache", mark, region=region, restored=True)
+
+
+def cache_primary(ctx: Context) -> dict[str, Any]:
+    """Which region's member of the catalog cache's Global Datastore is the primary now."""
+    aws_region, group = _global_primary(ctx)
+    region = next(
+        (r.name for r in ctx.target.regions.values() if r.cache_replication_group == group), None
+    )
+    return {"primary": region, "roles": {"primary": group, "aws_region": aws_region}}

@@ -37,6 +37,8 @@ class World:
             r.cache_replication_group: f"<primary of {r.cache_replication_group}>"
             for r in target.regions.values()
         }
+        primary = target.regions[target.primary_region]
+        self.global_primary = (primary.aws_region, primary.cache_replication_group)
         self.counter = 0
 
     def respond(
@@ -242,6 +244,34 @@ class World:
         if "PrimaryClusterId" in params:
             self.cache_primary[params["ReplicationGroupId"]] = params["PrimaryClusterId"]
         return {"ReplicationGroup": {"ReplicationGroupId": params["ReplicationGroupId"]}}
+
+    def _elasticache_describe_global_replication_groups(
+        self, region: str, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        members = [
+            {
+                "ReplicationGroupId": r.cache_replication_group,
+                "ReplicationGroupRegion": r.aws_region,
+                "Role": "PRIMARY"
+                if r.cache_replication_group == self.global_primary[1]
+                else "SECONDARY",
+            }
+            for r in self.target.regions.values()
+        ]
+        group = {"GlobalReplicationGroupId": params["GlobalReplicationGroupId"],
+                 "Status": "available", "Members": members}  # fmt: skip
+        return {"GlobalReplicationGroups": [group]}
+
+    def _elasticache_failover_global_replication_group(
+        self, region: str, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        self.global_primary = (params["PrimaryRegion"], params["PrimaryReplicationGroupId"])
+        return {"GlobalReplicationGroup": {"GlobalReplicationGroupId": params[
+            "GlobalReplicationGroupId"]}}  # fmt: skip
+
+    # kafka (MSK): a rebooted broker's cluster is planned as ACTIVE again
+    def _kafka_describe_cluster_v2(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
+        return {"ClusterInfo": {"ClusterArn": params["ClusterArn"], "State": "ACTIVE"}}
 
     # cloudwatch: a dry run cannot know a metric
     def _cloudwatch_get_metric_statistics(

@@ -56,11 +56,30 @@ UNSUPPORTED: dict[str, str] = {
     },
     **{
         name: "the cache is ElastiCache, outside the clusters: use --target aws"
-        for name in ("kill_cache", "start_cache", "pause_cache", "unpause_cache")
+        for name in (
+            "kill_cache",
+            "start_cache",
+            "pause_cache",
+            "unpause_cache",
+            "fail_over_cache",
+            "fail_back_cache",
+        )
     },
     **{
         name: "Kubernetes has no bandwidth or latency control between clusters"
         for name in ("throttle_link", "unthrottle_link", "delay_link", "undelay_link")
+    },
+    **{
+        name: "the brokers are MSK, outside the clusters: use --target aws"
+        for name in ("kill_broker", "start_broker", "pause_broker", "resume_broker")
+    },
+    **{
+        name: "MirrorMaker 2 is driven through the aws target: use --target aws"
+        for name in ("cut_mirror_link", "heal_mirror_link")
+    },
+    **{
+        name: "the relay and the fulfilment consumer are not modelled in the target file"
+        for name in ("stall_consumer", "resume_consumer", "stop_relay", "start_relay")
     },
 }
 """Logical faults with no Kubernetes meaning, and why."""

@@ -66,7 +66,9 @@ def kill_shop(ctx: Context, region: str) -> dict[str, Any]:
         },
         f"the {region} shop is scaled to zero",
     )
-    act_or_forget(ctx, entry, lambda: _scale(ctx, eks.context, namespace, eks.shop_deployment, 0))
+    act_or_forget(
+        ctx, entry, lambda: scale_deployment(ctx, eks.context, namespace, eks.shop_deployment, 0)
+    )
     return result(ctx, "kill_shop", mark, id=entry.id, region=region, replicas_were=replicas)
 
 
@@ -78,10 +80,10 @@ def start_shop(ctx: Context, region: str) -> dict[str, Any]:
         return result(ctx, "start_shop", mark, region=region, restored=False)
     touched = entry.params["touched"]
     context, namespace, name = touched["context"], touched["namespace"], touched["deployment"]
-    _scale(ctx, context, namespace, name, touched["replicas"])
+    scale_deployment(ctx, context, namespace, name, touched["replicas"])
     ctx.wait(
         f"{namespace}/{name} has {touched['replicas']} ready replicas",
-        lambda: _ready(ctx, context, namespace, name),
+        lambda: deployment_ready(ctx, context, namespace, name),
         READY_TIMEOUT,
         POLL,
     )
@@ -89,7 +91,10 @@ def start_shop(ctx: Context, region: str) -> dict[str, Any]:
     return result(ctx, "start_shop", mark, region=region, restored=True)
 
 
-def _scale(ctx: Context, context: str, namespace: str, name: str, replicas: int | str) -> Any:
+def scale_deployment(
+    ctx: Context, context: str, namespace: str, name: str, replicas: int | str
+) -> Any:
+    """Scale a Deployment (through chaostoolkit-kubernetes where it makes the call)."""
     return ctx.kube.call(
         context,
         "AppsV1Api.patch_namespaced_deployment",
@@ -102,7 +107,8 @@ def _scale(ctx: Context, context: str, namespace: str, name: str, replicas: int 
     )
 
 
-def _ready(ctx: Context, context: str, namespace: str, name: str) -> bool:
+def deployment_ready(ctx: Context, context: str, namespace: str, name: str) -> bool:
+    """True when the Deployment has as many ready replicas as it wants."""
     found = ctx.kube.call(
         context, "AppsV1Api.read_namespaced_deployment", {"name": name, "namespace": namespace}
     )
