@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import random
+import signal
 import sys
 import uuid
 from pathlib import Path
@@ -204,11 +205,20 @@ def _on_init(environment: Environment, **kwargs: Any) -> None:
         shopper.connection_timeout = min(options.request_timeout, 3.0)
     if not options.run_id:
         options.run_id = uuid.uuid4().hex[:8]
+    # SIGINT (how the harness stops a run) is a KeyboardInterrupt in whichever
+    # greenlet happens to run: once it killed the history flusher and Locust
+    # never stopped. Deliver it to the main greenlet, whose handler shuts
+    # Locust down and flushes the records.
+    gevent.signal_handler(signal.SIGINT, _interrupt_main)
     run_dir = Path(options.run_dir) if options.run_dir else None
     recorder = Recorder(environment, run_dir)
     environment.aftershock_recorder = recorder  # type: ignore[attr-defined]
     if recorder.enabled:
         environment.events.request.add_listener(_timeline_listener(recorder.sink("timeline")))
+
+
+def _interrupt_main() -> None:
+    gevent.get_hub().parent.throw(KeyboardInterrupt)
 
 
 def _timeline_listener(record: Any) -> Any:

@@ -63,6 +63,30 @@ def test_closing_the_writer_writes_the_rest_and_is_idempotent(tmp_path: Path) ->
     assert [r["n"] for r in history.read(tmp_path / "h.jsonl").records] == [1, 2]
 
 
+def test_an_interrupt_landing_in_the_flusher_does_not_stop_the_writing(tmp_path: Path) -> None:
+    """Under gevent a SIGINT surfaces in whichever greenlet runs: once it was the flusher."""
+    path = tmp_path / "history.jsonl"
+    writer = history.BatchWriter(path, interval=0.01)
+    real_flush = writer.flush
+    interrupted = []
+
+    def flush_once_interrupted(sync: bool = False) -> None:
+        if not interrupted:
+            interrupted.append(True)
+            raise KeyboardInterrupt
+        real_flush(sync)
+
+    writer.flush = flush_once_interrupted  # type: ignore[method-assign]
+    time.sleep(0.1)
+    writer.append({"id": "after-the-interrupt"})
+    deadline = time.monotonic() + 2
+    while "after-the-interrupt" not in path.read_text() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert interrupted
+    assert "after-the-interrupt" in path.read_text(), "the flusher died with the interrupt"
+    writer.close()
+
+
 def test_a_torn_last_line_is_counted_not_fatal(tmp_path: Path) -> None:
     path = tmp_path / "h.jsonl"
     path.write_text('{"n": 1}\n{"n": 2}\n{"n": 3, "t')

@@ -152,8 +152,16 @@ class BatchWriter:
             self._file.close()
 
     def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.flush()
+        while True:
+            try:
+                if self._stop.wait(self.interval):
+                    return
+                self.flush()
+            except KeyboardInterrupt:
+                # Under gevent a SIGINT surfaces in whichever greenlet runs; once it
+                # was this one, which died while Locust ran on unrecorded for 15 s.
+                # Stopping is the process's business: keep writing until `close`.
+                continue
 
 
 def _line(record: dict[str, Any] | str) -> str:
