@@ -8,6 +8,7 @@ own script.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from typing import Any
@@ -29,6 +30,7 @@ __all__ = ["backlog_grows", "drain", "mirror_lag", "mirror_lag_under_load", "tot
 
 log = logging.getLogger("chaostoolkit")
 POLL_S = 0.5
+MIN_GROWTH = 5
 PROGRESS_S = 5.0
 
 
@@ -74,9 +76,10 @@ def backlog_grows(
 ) -> dict[str, Any]:
     """While the mirror link is cut under load, does the mirrors' backlog grow?
 
-    Samples the mirror lag for `watch_s` seconds. `valid` only when the
-    events a mirror lacks grew: a cut that holds nothing back did not cut
-    the mirroring, and the drain measured after it would mean nothing.
+    Samples the events the mirrors lack once a second for `watch_s`
+    seconds. `valid` only when that backlog never shrank and grew by at
+    least 5 events: a cut that holds nothing back did not cut the
+    mirroring, and the drain measured after it would mean nothing.
     """
     samples = []
     deadline = time.time() + float(watch_s)
@@ -85,12 +88,17 @@ def backlog_grows(
         if time.time() >= deadline:
             break
         time.sleep(1.0)
-    first, last = samples[0]["messages"], samples[-1]["messages"]
-    grew = last > first
+    counts = [sample["messages"] for sample in samples]
+    first, last = counts[0], counts[-1]
+    # A healthy link under load has a few events in flight at any moment:
+    # only a backlog that never shrinks and grows by MIN_GROWTH is held back.
+    steady = all(later >= earlier for earlier, later in itertools.pairwise(counts))
+    grew = steady and last - first >= MIN_GROWTH
     reason = (
         f"backlog grew from {first} to {last} events in {watch_s:g} s"
         if grew
-        else f"backlog did not grow ({first} -> {last} events): the cut held nothing back"
+        else f"backlog did not grow ({' -> '.join(map(str, counts))} events): "
+        "the cut held nothing back"
     )
     return {"valid": grew, "reason": reason, "samples": samples}
 
@@ -118,7 +126,7 @@ def drain(
     topology = local_sandbox("drain", configuration)
     from aftershock.sandbox import event_reads
 
-    began = time.time()
+    began, since = _heal_time(configuration)
     outbox = _until(lambda: event_reads.outbox_backlog(topology), began + budget)
     lag = _until(lambda: _reachable(event_reads.mirror_lag(topology)), began + budget)
     if outbox is None or lag is None:
@@ -135,9 +143,10 @@ def drain(
         now = time.time()
         if not left:
             seconds = round(now - began, 2)
-            log.info("drain: every region holds every event after %.1f s", seconds)
+            log.info("drain: every region holds every event %.2f s after %s", seconds, since)
+            reason = f"drained {seconds:.2f} s after {since}, within {budget:g} s"
             return {"valid": True, "seconds": seconds, "budget_s": budget, "backlog": backlog,
-                    "reason": f"drained in {seconds:.1f} s, within {budget:g} s"}  # fmt: skip
+                    "from": since, "reason": reason}  # fmt: skip
         if now >= began + budget:
             return {"valid": False, "seconds": None, "budget_s": budget, "backlog": backlog,
                     "left": left, "reason": f"not drained within {budget:g} s: {left}"}  # fmt: skip
@@ -271,6 +280,19 @@ def _mirrors_left(topology: Any, heads: dict[str, int]) -> dict[str, Any]:
 
 def _reachable(lag: Any) -> Any:
     return None if lag.unreachable else lag
+
+
+def _heal_time(configuration: Configuration, recent_s: float = 60.0) -> tuple[float, str]:
+    """When the drain starts: the newest undo in the fault journal (if recent), else now."""
+    now = time.time()
+    undos = [
+        e for e in fault_ledger(configuration).events()
+        if e.event in ("undo", "heal") and now - recent_s <= e.at <= now
+    ]  # fmt: skip
+    if not undos:
+        return now, "the probe's start"
+    newest = max(undos, key=lambda e: e.at)
+    return newest.at, f"the undo of {newest.fault}"
 
 
 def _all_known(heads: dict[str, int | None]) -> dict[str, int] | None:

@@ -7,6 +7,7 @@ doubled, invented, or never relayed are named by key.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -16,9 +17,19 @@ from loads import fast_load, locust_running
 from sandbox_probes import wait_for
 
 from aftershock.config.topology import Topology
+from aftershock.controls.lag_recorder import Recorder
 from aftershock.load import history
 from aftershock.load.runner import registry_path
-from aftershock.sandbox import brokers, event_reads, event_streams, eventing, lifecycle, status
+from aftershock.load.runs import LAG_FILE
+from aftershock.sandbox import (
+    brokers,
+    event_reads,
+    event_streams,
+    eventing,
+    lifecycle,
+    nft,
+    status,
+)
 from aftershock.sandbox.options import SandboxOptions
 from aftershock.sandbox.state import load_credentials
 from aftershock.targets.local import events as event_faults
@@ -192,3 +203,46 @@ def switch_events(topology: Topology, mode: str) -> None:
         path.write_text(json.dumps({**config_now, "events": mode}))
         service.kill_shop(topology, region)
         service.start_shop(topology, region)
+
+
+def test_backlog_grows_says_no_when_nothing_holds_the_mirrors_back(
+    whole_sandbox: Topology, tmp_path: Path
+) -> None:
+    seen: dict[str, Any] = {}
+
+    def watch() -> None:
+        time.sleep(1)
+        seen["grew"] = event_probes.backlog_grows(3, configuration=config(whole_sandbox))
+
+    run_load(whole_sandbox, tmp_path / "run", 6, watch)
+    assert seen["grew"]["valid"] is False
+    assert "the cut held nothing back" in seen["grew"]["reason"]
+
+
+def test_a_mirror_held_back_outside_any_fault_fails_the_mirror_lag_alarm(
+    whole_sandbox: Topology, tmp_path: Path
+) -> None:
+    """The link degraded without the harness knowing (no ledger entry): the recorder sees it."""
+    cfg = config(whole_sandbox) | {"aftershock_run_dir": str(tmp_path / "run")}
+    recorder = Recorder(cfg, tmp_path / "run" / LAG_FILE, 1.0, 2.0)
+    thread = threading.Thread(target=recorder.run, daemon=True)
+
+    def hold_back() -> None:
+        thread.start()
+        time.sleep(2)
+        for region in ("taiwan", "tokyo"):
+            rules = event_faults.mirror_link_ruleset(whole_sandbox, region)
+            nft.apply(whole_sandbox, region, rules)
+        try:
+            time.sleep(13)
+        finally:
+            for region in ("taiwan", "tokyo"):
+                nft.delete_table(whole_sandbox, region, event_faults.MIRROR_LINK_TABLE)
+
+    run_dir, _ = run_load(whole_sandbox, tmp_path / "run", 20, hold_back)
+    recorder.stop.set()
+    thread.join(10)
+    result = event_probes.mirror_lag_under_load(0, str(run_dir), configuration=cfg)
+    assert result["valid"] is False, result["reason"]
+    assert result["max_s"] > 10, result
+    assert "over 10 s" in result["reason"]

@@ -196,3 +196,30 @@ def test_start_load_runs_in_the_background_and_stop_load_is_safe_twice(
     assert results[0]["malformed"] == 0
     assert results[0]["requests"] > 0
     assert not registry.exists()
+
+
+@pytest.mark.parametrize("attempt", [1, 2, 3])
+def test_a_load_the_harness_stops_records_every_order_it_placed(
+    whole_sandbox: Topology, tmp_path: Path, attempt: int
+) -> None:
+    """SIGINT mid-run: Locust shuts down by itself and its history names every order it made.
+
+    Once the interrupt landed in the history flusher: Locust ran on for 15 s
+    until the SIGKILL, unrecorded, and its last orders were "unexpected".
+    """
+    from aftershock.load.runner import stop
+
+    settings = fast_load(whole_sandbox, tmp_path / "run", duration=60.0)
+    registry = registry_path(whole_sandbox.state_root, whole_sandbox.name)
+    with locust_running(settings, registry) as (_, process):
+        time.sleep(3 + attempt)
+        stopped = stop(registry)
+        code = process.wait(timeout=30)
+    assert stopped["sigkilled"] is False, "Locust did not stop on SIGINT"
+    assert code == 0, (code, (settings.run_dir / "locust.out").read_text()[-2000:])
+    records = history.read(settings.run_dir / history.HISTORY_FILE).records
+    shape = history.operations(records)
+    placed = orders_of_run(whole_sandbox, settings.run_id)
+    assert_acknowledged_orders_exist(shape, placed)
+    invoked = set(shape.operations)
+    assert set(placed) <= invoked, f"orders nobody invoked: {sorted(set(placed) - invoked)[:5]}"
