@@ -7,8 +7,10 @@ through the dry run, which prints each call without making it.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from aws_stubs import EXAMPLE, OSAKA, TOKYO, FakeAws, context, fake, no_network, target
@@ -177,3 +179,92 @@ def test_reading_msk_without_its_password_says_which_variable_to_set(
     ctx = context(tmp_path, fake, target)
     with pytest.raises(SandboxError, match="set AFTERSHOCK_KAFKA_PASSWORD to the password"):
         OBSERVE["mirror_backlog"](ctx)
+
+
+class FakeMessage:
+    def __init__(self, partition: int, offset: int, value: bytes, key: bytes | None = None):
+        self._partition, self._offset, self._value, self._key = partition, offset, value, key
+
+    def error(self) -> None:
+        return None
+
+    def partition(self) -> int:
+        return self._partition
+
+    def offset(self) -> int:
+        return self._offset
+
+    def value(self) -> bytes:
+        return self._value
+
+    def key(self) -> bytes | None:
+        return self._key
+
+    def timestamp(self) -> tuple[int, int]:
+        return (1, 1_795_000_000_000 + self._offset)
+
+
+class FakeConsumer:
+    """confluent_kafka.Consumer over two partitions; offset 2 of partition 1 is a
+    transaction marker: it takes an offset and is never delivered."""
+
+    settings: ClassVar[dict] = {}
+
+    def __init__(self, settings: dict) -> None:
+        FakeConsumer.settings = settings
+        self.queue = [
+            FakeMessage(0, 0, b'{"key": "run-a"}'),
+            FakeMessage(1, 0, b"not json", b"run-b"),
+            FakeMessage(1, 1, b'{"key": "other-c"}'),
+        ]
+        self.positions = {0: 0, 1: 0}
+
+    def list_topics(self, topic: str, timeout: float):
+        from types import SimpleNamespace
+
+        return SimpleNamespace(topics={topic: SimpleNamespace(partitions={0: None, 1: None})})
+
+    def get_watermark_offsets(self, tp, timeout: float) -> tuple[int, int]:
+        return (0, 1) if tp.partition == 0 else (0, 3)
+
+    def assign(self, partitions) -> None:
+        self.assigned = partitions
+
+    def poll(self, timeout: float):
+        if not self.queue:
+            # past the last record the consumer steps over the marker
+            self.positions[1] = 3
+            return None
+        message = self.queue.pop(0)
+        self.positions[message.partition()] = message.offset() + 1
+        return message
+
+    def position(self, partitions):
+        from confluent_kafka import TopicPartition
+
+        return [TopicPartition(tp.topic, tp.partition, self.positions[tp.partition])
+                for tp in partitions]  # fmt: skip
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_msk_reads_log_in_with_scram_and_finish_a_partition_past_a_marker(
+    tmp_path: Path, fake: FakeAws, target: TargetFile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import confluent_kafka
+
+    from aftershock.targets.aws import kafka_reads
+
+    monkeypatch.setattr(confluent_kafka, "Consumer", FakeConsumer)
+    monkeypatch.setenv("AFTERSHOCK_KAFKA_PASSWORD", "s3cret")
+    ctx = context(tmp_path, fake, target)
+    cluster = target.events.region("taiwan")
+    found = kafka_reads.read_keys(ctx, cluster, "orders")
+    assert [key for key, _ in found] == ["run-a", "run-b", "other-c"]
+    assert FakeConsumer.settings["sasl.mechanism"] == "SCRAM-SHA-512"
+    assert FakeConsumer.settings["sasl.password"] == "s3cret"
+    assert FakeConsumer.settings["enable.auto.commit"] is False
+    logged = ctx.log.calls[-1]
+    assert (logged.api, logged.operation, logged.params["topic"]) == ("kafka", "read_all", "orders")
+    assert "s3cret" not in json.dumps([c.as_dict() for c in ctx.log.calls])

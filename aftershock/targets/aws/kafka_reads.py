@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import uuid
 from typing import Any
 
@@ -95,6 +96,7 @@ def read_keys(ctx: Context, cluster: EventRegion, topic: str) -> list[tuple[str 
         }
         consumer.assign([TopicPartition(topic, p, low) for p, (low, _) in ends.items()])
         left = {p for p, (low, high) in ends.items() if high > low}
+        progress = time.monotonic()
         while left:
             message = consumer.poll(POLL_S)
             if message is not None:
@@ -102,10 +104,15 @@ def read_keys(ctx: Context, cluster: EventRegion, topic: str) -> list[tuple[str 
                     raise SandboxError(f"{topic} on {cluster.bootstrap}: {message.error()}")
                 stamp = message.timestamp()[1] / 1000.0
                 events.append((event_key(message.value(), message.key()), stamp))
+                progress = time.monotonic()
             positions = consumer.position([TopicPartition(topic, p) for p in left])
             left -= {tp.partition for tp in positions if tp.offset >= ends[tp.partition][1]}
-            if message is None and not positions:
-                raise SandboxError(f"{topic} on {cluster.bootstrap}: the read stalled")
+            if left and time.monotonic() - progress > TIMEOUT_S:
+                # A short read is no empty topic: say it could not look.
+                raise SandboxError(
+                    f"{topic} on {cluster.bootstrap}: no record for {TIMEOUT_S:.0f} s with "
+                    f"partitions {sorted(left)} unread"
+                )
         return events
     finally:
         consumer.close()
