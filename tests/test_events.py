@@ -26,11 +26,9 @@ from aftershock.sandbox import (
     event_reads,
     event_streams,
     eventing,
-    lifecycle,
     nft,
     status,
 )
-from aftershock.sandbox.options import SandboxOptions
 from aftershock.sandbox.state import load_credentials
 from aftershock.targets.local import events as event_faults
 from aftershock.targets.local import heal_all, ledger
@@ -120,7 +118,7 @@ def test_the_total_queue_check_names_deleted_doubled_and_invented_events(
         await js.publish("orders.taiwan", json.dumps({"key": prefix + "never-ordered"}).encode())
 
     event_streams.with_jetstream(whole_sandbox, "taiwan", creds, tamper)
-    result = event_probes.total_queue(10, str(run_dir), configuration=cfg)
+    result = event_probes.total_queue(3, str(run_dir), configuration=cfg)
     assert result["valid"] is False
     assert deleted.key in result["regions"]["taiwan"]["lost_events"]["keys"]
     assert deleted.key not in result["regions"]["tokyo"]["lost_events"]["keys"]
@@ -163,44 +161,46 @@ def test_event_faults_are_undone_by_heal_and_healing_twice_is_harmless(
 
 
 def test_a_broker_killed_under_load_loses_no_event_but_the_dual_write_does(
-    fresh_topology: Topology, tmp_path: Path
+    whole_sandbox: Topology, tmp_path: Path
 ) -> None:
-    """The same crash twice on one sandbox: with the outbox, then with the shops publishing.
+    """The same crash twice: with the outbox, then with the shops publishing after the commit.
 
-    Degraded readiness keeps taiwan taking orders while its broker is dead,
-    so both runs place orders into the outage.
+    The shops run with degraded readiness meanwhile, so taiwan keeps taking
+    orders while its broker is dead and both runs place orders into the outage.
     """
-    lifecycle.up(fresh_topology, SandboxOptions(readiness_policy="degraded"))
-    cfg = config(fresh_topology)
+    cfg = config(whole_sandbox)
 
     def crash() -> None:
         time.sleep(2)
-        event_faults.kill_broker(fresh_topology, "taiwan")
+        event_faults.kill_broker(whole_sandbox, "taiwan")
         time.sleep(4)
-        event_faults.start_broker(fresh_topology, "taiwan")
+        event_faults.start_broker(whole_sandbox, "taiwan")
 
-    run_dir, _ = run_load(fresh_topology, tmp_path / "outbox", 12, crash)
-    kept = event_probes.total_queue(45, str(run_dir), configuration=cfg)
-    assert kept["acknowledged"] > 20
-    assert kept["valid"] is True, kept["reason"]
+    try:
+        restart_shops(whole_sandbox, readiness_policy="degraded")
+        run_dir, _ = run_load(whole_sandbox, tmp_path / "outbox", 9, crash)
+        kept = event_probes.total_queue(45, str(run_dir), configuration=cfg)
+        assert kept["acknowledged"] > 20
+        assert kept["valid"] is True, kept["reason"]
 
-    switch_events(fresh_topology, "direct")
-    run_dir, _ = run_load(fresh_topology, tmp_path / "direct", 12, crash)
-    lost = event_probes.total_queue(20, str(run_dir), configuration=cfg)
+        restart_shops(whole_sandbox, readiness_policy="degraded", events="direct")
+        run_dir, _ = run_load(whole_sandbox, tmp_path / "direct", 9, crash)
+        lost = event_probes.total_queue(5, str(run_dir), configuration=cfg)
+    finally:
+        restart_shops(whole_sandbox, readiness_policy="strict", events="outbox")
     assert lost["acknowledged"] > 20
     assert lost["valid"] is False
     assert lost["lost"]["count"] > 0, "the dual write lost nothing: the test proves nothing"
     assert lost["reason"].startswith(f"{lost['lost']['count']} lost")
 
 
-def switch_events(topology: Topology, mode: str) -> None:
-    """Restart both shops with another event mode (their config file, then the same command)."""
+def restart_shops(topology: Topology, **settings: str) -> None:
+    """Restart both shops with changed settings (their config file, then the same command)."""
     from aftershock.targets.local import service
 
     for region in ("taiwan", "tokyo"):
         path = topology.site_dir(region) / "shop.json"
-        config_now = json.loads(path.read_text())
-        path.write_text(json.dumps({**config_now, "events": mode}))
+        path.write_text(json.dumps({**json.loads(path.read_text()), **settings}))
         service.kill_shop(topology, region)
         service.start_shop(topology, region)
 

@@ -217,7 +217,10 @@ def test_crashed_region_loses_every_process_and_recovers(sandbox: Topology) -> N
     wait_for(lambda: edge_state(sandbox, "tokyo") == "DOWN", what="tokyo drained")
     assert _served_by(sandbox, 30) == {"taiwan": 30}
     recovered = region.recover_region(sandbox, "tokyo")
-    assert set(recovered["daemons"]) == {"etcd-tokyo", "redis-tokyo", "patroni-tokyo", "shop-tokyo"}
+    assert set(recovered["daemons"]) == {
+        f"{daemon}-tokyo"
+        for daemon in ("etcd", "redis", "catalog", "broker", "patroni", "shop", "relay", "fulfil")
+    }
     wait_for(lambda: postgres.role_check(sandbox, "tokyo", "sync"), what="tokyo sync again")
 
 

@@ -53,9 +53,11 @@ def test_a_stuck_relay_and_a_frozen_consumer_fail_the_drain_and_total_queue_verd
         "--sandbox", whole_sandbox.name, "--reuse-sandbox", "--results", str(tmp_path),
         "-p", "no:cacheprovider", "--target-file", str(budgets),
     ]  # fmt: skip
+    # Five seconds for the total-queue check after the load: what is missing stays missing.
     gate = subprocess.Popen(
-        command, cwd=ROOT, env=environment(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
+        command, cwd=ROOT, env={**environment(), "AFTERSHOCK_QUEUE_DEADLINE_S": "5"},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
     loads = registry_path(whole_sandbox.state_root, whole_sandbox.name)
     consumer = daemon_pid(whole_sandbox, "fulfil-taiwan")
     assert consumer is not None

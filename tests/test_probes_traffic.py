@@ -11,6 +11,8 @@ from sandbox_probes import edge_state, wait_for
 
 from aftershock.config.topology import REGIONS, Topology
 from aftershock.load.runner import LoadRun, registry_path
+from aftershock.sandbox import catalog_cache
+from aftershock.sandbox.state import load_credentials
 from aftershock.targets.local import cache, service
 from probes import traffic
 
@@ -64,8 +66,12 @@ def test_latency_percentile_rises_while_every_cache_is_paused(
     healthy = traffic.latency_percentile(95, 2.0, configuration=config(whole_sandbox))
     assert healthy["ms"] < 250, healthy
     paused_at = time.time()
+    creds = load_credentials(whole_sandbox)
     for region in REGIONS:  # 800 ms: under the edge's 2 failed checks, so no 503 shortcut
         cache.pause_cache(whole_sandbox, region, 800)
+        # The catalog is read from the global catalog cache: every cache means it too.
+        with catalog_cache.client(whole_sandbox, region, creds) as conn:
+            conn.execute_command("CLIENT", "PAUSE", 800, "ALL")
     time.sleep(1.3)
     broken = traffic.latency_percentile(
         95, time.time() - paused_at, configuration=config(whole_sandbox)
