@@ -283,12 +283,11 @@ def _reachable(lag: Any) -> Any:
 
 
 def _heal_time(configuration: Configuration, recent_s: float = 60.0) -> tuple[float, str]:
-    """When the drain starts: the newest undo in the fault journal (if recent), else now."""
+    """When the drain starts: when the newest recent undo began (its heal if it logged no
+    start), else now. From the start of the undo: a slow restore is part of the drain."""
     now = time.time()
-    undos = [
-        e for e in fault_ledger(configuration).events()
-        if e.event in ("undo", "heal") and now - recent_s <= e.at <= now
-    ]  # fmt: skip
+    recent = [e for e in fault_ledger(configuration).events() if now - recent_s <= e.at <= now]
+    undos = [e for e in recent if e.event == "undo"] or [e for e in recent if e.event == "heal"]
     if not undos:
         return now, "the probe's start"
     newest = max(undos, key=lambda e: e.at)

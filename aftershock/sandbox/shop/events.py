@@ -35,6 +35,8 @@ async def broker_greets(host: str, port: int, timeout: float) -> bool:
         return False
     finally:
         writer.close()
+        with contextlib.suppress(OSError, TimeoutError):
+            await asyncio.wait_for(writer.wait_closed(), timeout)
 
 
 class DirectPublisher:

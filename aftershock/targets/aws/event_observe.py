@@ -23,6 +23,7 @@ LAG_WINDOW = timedelta(minutes=5)
 LAG_PERIOD = 60
 FRESH = timedelta(seconds=2 * LAG_PERIOD)
 DRAIN_POLL_S = 5.0
+UNDO_RECENT_S = 3600.0  # heal_mirror_link may wait up to 30 min for MirrorMaker 2
 
 
 def mirror_lag(ctx: Context) -> dict[str, Any]:
@@ -105,7 +106,9 @@ def drain(ctx: Context, budget_s: float = 300.0) -> dict[str, Any]:
     events are still missing.
     """
     events = events_of(ctx)
-    began = ctx.clock()
+    # From when the newest undo began (MirrorMaker 2's restart is part of the drain).
+    undos = [e.at for e in ctx.ledger.events() if e.event == "undo" and e.at <= ctx.clock()]
+    began = max(undos) if undos and ctx.clock() - max(undos) < UNDO_RECENT_S else ctx.clock()
     wanted = {}
     for region in REGIONS:
         source = events.region(next(r for r in REGIONS if r != region))
