@@ -8,7 +8,6 @@ own script.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import time
 from typing import Any
@@ -30,7 +29,6 @@ __all__ = ["backlog_grows", "drain", "mirror_lag", "mirror_lag_under_load", "tot
 
 log = logging.getLogger("chaostoolkit")
 POLL_S = 0.5
-MIN_GROWTH = 5
 PROGRESS_S = 5.0
 
 
@@ -61,46 +59,53 @@ def mirror_lag(configuration: Configuration = None, secrets: Secrets = None) -> 
     return {**lag.as_dict(), "alarm_s": alarm, "valid": seconds <= alarm}
 
 
-def _backlog(configuration: Configuration) -> int:
-    """The events the mirrors lack now (the most of either direction)."""
+def _positions(configuration: Configuration) -> tuple[int, int]:
+    """(events the sources hold, events their mirrors hold), both directions summed."""
     target = target_name(configuration)
     if target != "local":  # aws: topic end offsets against MirrorMaker 2's mirrored topics
         from aftershock.targets.drivers import observe
 
-        return int(observe(target, "mirror_backlog", configuration)["max_messages"])
-    return int(mirror_lag(configuration=configuration)["max_messages"] or 0)
+        found = observe(target, "mirror_backlog", configuration)["mirrors"].values()
+        return sum(m["source_end"] for m in found), sum(m["mirror_end"] for m in found)
+    found = mirror_lag(configuration=configuration)["mirrors"].values()
+    return sum(m["source_last_seq"] for m in found), sum(m["mirror_last_seq"] for m in found)
 
 
 def backlog_grows(
     watch_s: float = 10.0, configuration: Configuration = None, secrets: Secrets = None
 ) -> dict[str, Any]:
-    """While the mirror link is cut under load, does the mirrors' backlog grow?
+    """While the mirror link is cut under load, is every new event held back?
 
-    Samples the events the mirrors lack once a second for `watch_s`
-    seconds. `valid` only when that backlog never shrank and grew by at
-    least 5 events: a cut that holds nothing back did not cut the
-    mirroring, and the drain measured after it would mean nothing.
+    Samples, once a second for `watch_s` seconds, how many events the
+    sources and their mirrors hold (both directions together). `valid` when
+    the sources took events and the mirrors took none of them: the backlog
+    grew by exactly what was published. A mirror that moved was not cut,
+    and the drain measured after it would mean nothing. "unknown" when no
+    event was published while watching: nothing could be held back.
     """
     samples = []
     deadline = time.time() + float(watch_s)
     while True:
-        samples.append({"t": round(time.time(), 3), "messages": _backlog(configuration)})
+        source, mirrored = _positions(configuration)
+        samples.append({"t": round(time.time(), 3), "source": source, "mirrored": mirrored,
+                        "messages": source - mirrored})  # fmt: skip
         if time.time() >= deadline:
             break
         time.sleep(1.0)
-    counts = [sample["messages"] for sample in samples]
-    first, last = counts[0], counts[-1]
-    # A healthy link under load has a few events in flight at any moment:
-    # only a backlog that never shrinks and grows by MIN_GROWTH is held back.
-    steady = all(later >= earlier for earlier, later in itertools.pairwise(counts))
-    grew = steady and last - first >= MIN_GROWTH
+    published = samples[-1]["source"] - samples[0]["source"]
+    passed = samples[-1]["mirrored"] - samples[0]["mirrored"]
+    first, last = samples[0]["messages"], samples[-1]["messages"]
+    if published == 0:
+        reason = f"no event was published in {watch_s:g} s: nothing to hold back"
+        return {"valid": UNKNOWN, "reason": reason, "samples": samples}
+    if passed == 0:
+        reason = f"all {published} new events held back: backlog {first} -> {last}"
+        return {"valid": True, "reason": reason, "samples": samples}
     reason = (
-        f"backlog grew from {first} to {last} events in {watch_s:g} s"
-        if grew
-        else f"backlog did not grow ({' -> '.join(map(str, counts))} events): "
-        "the cut held nothing back"
+        f"backlog did not grow as events came: {passed} of {published} new events reached "
+        "the mirrors, the cut held nothing back"
     )
-    return {"valid": grew, "reason": reason, "samples": samples}
+    return {"valid": False, "reason": reason, "samples": samples}
 
 
 def drain(

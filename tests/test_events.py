@@ -215,7 +215,7 @@ def test_backlog_grows_says_no_when_nothing_holds_the_mirrors_back(
         seen["grew"] = event_probes.backlog_grows(3, configuration=config(whole_sandbox))
 
     run_load(whole_sandbox, tmp_path / "run", 6, watch)
-    assert seen["grew"]["valid"] is False
+    assert seen["grew"]["valid"] is False, seen["grew"]
     assert "the cut held nothing back" in seen["grew"]["reason"]
 
 
