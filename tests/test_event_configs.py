@@ -12,7 +12,8 @@ from aftershock.config.topology import BROKER_LEAF_PORT, EVENTS_HUB, Topology
 from aftershock.errors import SandboxError
 from aftershock.sandbox import brokers
 from aftershock.sandbox.credentials import Credentials
-from aftershock.sandbox.events.fulfilment import delivered_keys, event_key, repair
+from aftershock.sandbox.events.fulfilment import delivered_keys, repair
+from aftershock.sandbox.events.keys import event_key
 from aftershock.sandbox.options import SandboxOptions
 from aftershock.sandbox.shop.config import ShopConfig
 from aftershock.targets.local.events import mirror_link_ruleset
@@ -79,10 +80,12 @@ def test_a_delivery_appended_after_a_torn_line_is_read_back(tmp_path: Path) -> N
     repair(tmp_path / "absent.jsonl")
 
 
-def test_an_events_key_comes_from_its_payload_then_its_message_id() -> None:
-    assert event_key(b'{"key": "k1"}', {"Nats-Msg-Id": "other"}) == "k1"
-    assert event_key(b"not json", {"Nats-Msg-Id": "k2"}) == "k2"
+def test_an_events_key_comes_from_its_payload_then_what_the_transport_carries() -> None:
+    assert event_key(b'{"key": "k1"}', "other") == "k1"
+    assert event_key(b"not json", "k2") == "k2"
+    assert event_key(b'{"key": 7}', "k3") == "k3"
     assert event_key(b"{}", None) is None
+    assert event_key(None, None) is None
 
 
 def test_an_unknown_event_mode_is_refused_before_anything_starts() -> None:

@@ -85,6 +85,13 @@ def test_a_torn_history_is_unknown_not_valid() -> None:
     assert result.valid == UNKNOWN
 
 
+def test_a_run_without_an_acknowledged_order_is_unknown_not_valid() -> None:
+    failed = {"a1": history.FAIL, "b2": history.INFO}
+    assert total_queue(make_history(failed), 0, everywhere([]), everywhere([])).valid == UNKNOWN
+    invented = total_queue(make_history(failed), 0, everywhere(["zz"]), everywhere([]))
+    assert invented.valid is False
+
+
 def test_no_region_read_is_unknown() -> None:
     assert total_queue(make_history(OUTCOMES), 0, {}, {}).valid == UNKNOWN
 

@@ -92,6 +92,9 @@ def total_queue(
     }
     if not regions:
         return Result(NAME, UNKNOWN, details, "no region's events were read")
+    if not acknowledged and not (unexpected or duplicated):
+        # A load that placed no order leaves nothing to lose: no event is no evidence.
+        return Result(NAME, UNKNOWN, details, "no order was acknowledged: nothing to judge")
     observed = [r for r in regions if r in deliveries]
     scope = "one event and one delivery each" if observed else "one event each"
     broken = {"lost": lost, "duplicated": duplicated, "unexpected": unexpected}

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 from aftershock.config.fields import Fields
 from aftershock.config.topology import REGIONS
+from aftershock.errors import SandboxError
 
 MSK_ARN = re.compile(
     r"^arn:aws:kafka:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):cluster/[A-Za-z0-9-]+/[A-Za-z0-9-]+$"
@@ -82,8 +83,7 @@ class Events:
     regions: dict[str, EventRegion] = field(default_factory=dict)
 
     def region(self, name: str) -> EventRegion:
-        from aftershock.errors import SandboxError
-
+        """The event path of region `name`, or a one-line error saying the file lacks it."""
         if name not in self.regions:
             raise SandboxError(f"events.regions.{name} is not in the target file")
         return self.regions[name]

@@ -55,12 +55,19 @@ def redis_daemon(topology: Topology, region: str, kind: str, config: str) -> Dae
 
 
 def client(
-    topology: Topology, region: str, creds: Credentials, timeout: float = 1.0
+    topology: Topology,
+    region: str,
+    creds: Credentials,
+    timeout: float = 1.0,
+    port: int = REDIS_PORT,
 ) -> redis.Redis:
-    """A client for the region's Redis over the client path (the region's address)."""
+    """A client for a Redis of the region over the client path (the region's address).
+
+    `port` picks which: the carts' (the default) or the catalog cache's.
+    """
     return redis.Redis(
         host=topology.address(region),
-        port=REDIS_PORT,
+        port=port,
         password=creds.redis,
         socket_timeout=timeout,
         socket_connect_timeout=timeout,

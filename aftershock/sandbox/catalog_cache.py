@@ -13,6 +13,8 @@ from typing import Any
 import redis
 
 from aftershock.config.topology import CACHE_PRIMARY, CATALOG_PORT, REGIONS, Topology
+from aftershock.errors import SandboxError
+from aftershock.sandbox import cache
 from aftershock.sandbox.cache import redis_daemon
 from aftershock.sandbox.credentials import Credentials
 from aftershock.sandbox.processes import DaemonSpec
@@ -52,13 +54,8 @@ def spec(topology: Topology, region: str, creds: Credentials) -> DaemonSpec:
 def client(
     topology: Topology, region: str, creds: Credentials, timeout: float = 1.0
 ) -> redis.Redis:
-    return redis.Redis(
-        host=topology.address(region),
-        port=CATALOG_PORT,
-        password=creds.redis,
-        socket_timeout=timeout,
-        socket_connect_timeout=timeout,
-    )
+    """A client for the region's copy of the catalog cache."""
+    return cache.client(topology, region, creds, timeout, port=CATALOG_PORT)
 
 
 def replication(topology: Topology, region: str, creds: Credentials) -> dict[str, Any] | None:
@@ -80,12 +77,6 @@ def primary(topology: Topology, creds: Credentials) -> str | None:
     return masters[0] if len(masters) == 1 else None
 
 
-def in_sync(topology: Topology, region: str, creds: Credentials) -> bool:
-    """True when the region's copy is a replica with its link to the primary up."""
-    info = replication(topology, region, creds) or {}
-    return info.get("role") == "slave" and info.get("master_link_status") == "up"
-
-
 def healthy(topology: Topology, region: str, creds: Credentials) -> bool:
     """True when the copy answers; a replica must also be linked to its primary."""
     info = replication(topology, region, creds)
@@ -95,11 +86,16 @@ def healthy(topology: Topology, region: str, creds: Credentials) -> bool:
 
 
 def make_primary(topology: Topology, region: str, creds: Credentials) -> None:
-    """Promote `region`'s copy and make every other copy replicate from it."""
-    with client(topology, region, creds) as conn:
-        conn.execute_command("REPLICAOF", "NO", "ONE")
-    for other in REGIONS:
-        if other == region:
-            continue
-        with client(topology, other, creds) as conn:
-            conn.execute_command("REPLICAOF", topology.address(region), str(CATALOG_PORT))
+    """Promote `region`'s copy and make every other copy replicate from it.
+
+    A copy that does not answer raises `SandboxError` naming it: a fault's
+    undo must fail the way `heal_all` collects, not with a client error
+    that ends the heal before the other faults had their turn.
+    """
+    for target in [region] + [r for r in REGIONS if r != region]:
+        command = ["NO", "ONE"] if target == region else [topology.address(region), CATALOG_PORT]
+        try:
+            with client(topology, target, creds) as conn:
+                conn.execute_command("REPLICAOF", *command)
+        except redis.RedisError as exc:
+            raise SandboxError(f"the {target} catalog cache does not answer: {exc}") from exc

@@ -7,7 +7,6 @@ nats-py is asyncio-only; each function here is synchronous (one short
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from aftershock.sandbox.brokers import (
     subject,
 )
 from aftershock.sandbox.credentials import Credentials
+from aftershock.sandbox.events.keys import event_key
 
 T = TypeVar("T")
 READ_BATCH = 1000
@@ -161,11 +161,6 @@ def message_time(
 
 
 def _event(data: bytes, headers: dict[str, str] | None, metadata: Any) -> Event:
-    try:
-        key = json.loads(data).get("key")
-    except (ValueError, AttributeError):
-        key = None
-    if not isinstance(key, str):
-        key = (headers or {}).get("Nats-Msg-Id")
+    key = event_key(data, (headers or {}).get("Nats-Msg-Id"))
     at = metadata.timestamp.timestamp() if metadata.timestamp else time.time()
     return Event(key, metadata.sequence.stream, at)

@@ -23,6 +23,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from aftershock.sandbox.events.config import EventsConfig
+from aftershock.sandbox.events.keys import event_key
 from aftershock.sandbox.events.relay import RETRY_PAUSE_S, connect_broker
 
 DURABLE = "fulfilment"
@@ -54,17 +55,6 @@ def delivered_keys(path: Path) -> set[str]:
         except (ValueError, KeyError, TypeError):
             continue
     return keys
-
-
-def event_key(data: bytes, headers: dict[str, str] | None) -> str | None:
-    """The order's idempotency key an event carries (payload first, then Nats-Msg-Id)."""
-    try:
-        key = json.loads(data).get("key")
-    except (ValueError, AttributeError):
-        key = None
-    if isinstance(key, str):
-        return key
-    return (headers or {}).get("Nats-Msg-Id")
 
 
 async def run(config: EventsConfig) -> None:
@@ -118,7 +108,7 @@ async def _deliver(sub: Any, stream: str, delivered: set[str], log: TextIO) -> b
     now = time.time()
     new: set[str] = set()
     for msg in msgs:
-        key = event_key(msg.data, msg.headers)
+        key = event_key(msg.data, (msg.headers or {}).get("Nats-Msg-Id"))
         if key is None or key in delivered or key in new:
             continue
         seq = msg.metadata.sequence.stream

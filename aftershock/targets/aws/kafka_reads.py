@@ -9,7 +9,6 @@ the cluster but a short-lived consumer group.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 import uuid
@@ -17,6 +16,7 @@ from typing import Any
 
 from aftershock.config.target_events import EventRegion
 from aftershock.errors import SandboxError
+from aftershock.sandbox.events.keys import event_key
 from aftershock.targets.plan import Call
 from aftershock.targets.remote import Context
 
@@ -103,7 +103,9 @@ def read_keys(ctx: Context, cluster: EventRegion, topic: str) -> list[tuple[str 
                 if message.error():
                     raise SandboxError(f"{topic} on {cluster.bootstrap}: {message.error()}")
                 stamp = message.timestamp()[1] / 1000.0
-                events.append((event_key(message.value(), message.key()), stamp))
+                record_key = message.key()
+                fallback = record_key.decode(errors="replace") if record_key else None
+                events.append((event_key(message.value(), fallback), stamp))
                 progress = time.monotonic()
             positions = consumer.position([TopicPartition(topic, p) for p in left])
             left -= {tp.partition for tp in positions if tp.offset >= ends[tp.partition][1]}
@@ -116,14 +118,3 @@ def read_keys(ctx: Context, cluster: EventRegion, topic: str) -> list[tuple[str 
         return events
     finally:
         consumer.close()
-
-
-def event_key(value: bytes | None, key: bytes | None) -> str | None:
-    """The order's idempotency key: the payload's `key`, else the record key."""
-    try:
-        found = json.loads(value or b"").get("key")
-    except (ValueError, AttributeError):
-        found = None
-    if isinstance(found, str):
-        return found
-    return key.decode(errors="replace") if key else None

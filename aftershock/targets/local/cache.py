@@ -86,7 +86,7 @@ def fail_over_cache(topology: Topology, region: str) -> dict[str, Any]:
     )
     try:
         catalog_cache.make_primary(topology, region, creds)
-    except redis.RedisError:
+    except SandboxError:
         # Put the old primary back; if even that fails the entry stays, for the heal.
         catalog_cache.make_primary(topology, before, creds)
         ledger(topology).forget(entry.id)

@@ -30,6 +30,7 @@ MIRROR_LINK_TABLE = "aftershock_mirror_link"
 def kill_broker(topology: Topology, region: str) -> dict[str, Any]:
     """SIGKILL the region's broker (kill -9: what it had not written is lost)."""
     check_choice(region, REGIONS)
+    _require_running(topology, f"broker-{region}", "kill")
     return kill_daemon(topology, "kill_broker", region, f"broker-{region}")
 
 
@@ -64,6 +65,7 @@ def resume_consumer(topology: Topology, region: str) -> dict[str, Any]:
 def stop_relay(topology: Topology, region: str) -> dict[str, Any]:
     """SIGKILL the region's outbox relay: orders commit, their events wait in the outbox."""
     check_choice(region, REGIONS)
+    _require_running(topology, f"relay-{region}", "stop")
     return kill_daemon(topology, "stop_relay", region, f"relay-{region}")
 
 
@@ -118,10 +120,18 @@ def heal_mirror_link(topology: Topology) -> dict[str, Any]:
     return {"fault": "heal_mirror_link", "removed": any(removed)}
 
 
+def _require_running(topology: Topology, daemon: str, verb: str) -> None:
+    """Refuse a fault that would act on nothing: it would pass as injected and test nothing."""
+    if daemon_pid(topology, daemon) is None:
+        raise SandboxError(
+            f"{daemon} is not running: nothing to {verb}; `aftershock sandbox status` "
+            "shows what is down (`sandbox down` and `up` rebuild it)"
+        )
+
+
 def _pause(topology: Topology, fault: str, region: str, daemon: str) -> dict[str, Any]:
     check_choice(region, REGIONS)
-    if daemon_pid(topology, daemon) is None:
-        raise SandboxError(f"{daemon} is not running: nothing to pause")
+    _require_running(topology, daemon, "pause")
     entry = record(topology, fault, {"region": region}, f"{daemon} is paused")
     pid = signal_daemon(topology, daemon, signal.SIGSTOP)
     return {"fault": fault, "id": entry.id, "region": region, "paused_pid": pid}
