@@ -8,6 +8,7 @@ APT_PACKAGES=(
   postgresql-15 etcd-server etcd-client haproxy redis-server
   nftables iproute2 util-linux python3-venv wrk
   nats-server  # the event brokers (JetStream), the stand-in for MSK + MirrorMaker 2
+  postgresql-15-pglogical  # ADR-037's multi-writer topology: logical replication both ways
   chromium  # the report test opens the HTML report headless
 )
 

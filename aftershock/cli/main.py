@@ -85,10 +85,39 @@ def up(
             "(published after the commit: the dual write that loses events)."
         ),
     ] = "outbox",
+    topology_kind: Annotated[
+        str,
+        typer.Option(
+            "--topology",
+            help="single-writer (one Patroni leader, the Aurora Global writer) or "
+            "multi-writer (ADR-037: a primary per region, pglogical both ways).",
+        ),
+    ] = "single-writer",
+    orders: Annotated[
+        str,
+        typer.Option(
+            help="multi-writer orders: local (acknowledged once the own region committed) "
+            "or quorum (only once the other region holds it too)."
+        ),
+    ] = "local",
+    inventory: Annotated[
+        str,
+        typer.Option(
+            help="multi-writer stock: lww (one row, last update wins), min (the ADR's "
+            "apply-side minimum) or delta (per-region allotments that commute)."
+        ),
+    ] = "lww",
+    order_keys: Annotated[
+        str,
+        typer.Option(help="multi-writer order keys: global, or region (key@region)."),
+    ] = "global",
 ) -> None:
-    """Boot the sandbox: etcd, Patroni/PostgreSQL, Redis, the brokers, the shops and the edge."""
+    """Boot the sandbox: etcd, PostgreSQL, Redis, the brokers, the shops and the edge."""
     with operator_errors("everything started was torn down"):
-        options = SandboxOptions(replication, readiness, edge_checks, products, stock, events)
+        options = SandboxOptions(
+            replication, readiness, edge_checks, products, stock, events,
+            topology_kind, orders, inventory, order_keys,
+        )  # fmt: skip
         topology = _topology(name, state_root)
         # SIGTERM (a CI timeout, `kill`) must tear down like Ctrl-C does.
         signal.signal(signal.SIGTERM, interrupt)

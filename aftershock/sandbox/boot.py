@@ -17,11 +17,13 @@ from aftershock.sandbox import (
     eventing,
     haproxy,
     network,
+    pglogical,
     postgres,
     shops,
+    writers,
 )
 from aftershock.sandbox.credentials import write_private
-from aftershock.sandbox.endpoints import connect, pgpass_text, writable
+from aftershock.sandbox.endpoints import connect, connect_node, pgpass_text, writable
 from aftershock.sandbox.options import SandboxOptions
 from aftershock.sandbox.processes import DaemonSpec, spawn
 from aftershock.sandbox.readiness import wait_until
@@ -71,15 +73,13 @@ def boot(topology: Topology, options: SandboxOptions, report: Report) -> None:
         run.start(catalog_cache.spec(topology, region, creds))
         run.start(brokers.spec(topology, region, creds))
     run.start(haproxy.spec(topology, haproxy.edge_blocks(topology, options.checks)))
+    if options.multi_writer:  # no Patroni, so nothing waits for etcd: initdb meanwhile
+        _start_writers(run, options)
 
     run.wait("etcd", lambda: all(etcd.healthy(topology, s) for s in SITES), "etcd-taiwan",
              "etcd-tokyo", "etcd-witness")  # fmt: skip
-    # The leader must start in taiwan: start its Patroni alone, let it win the
-    # initialize race, then clone tokyo from it.
-    run.start(postgres.spec(topology, "taiwan", creds, options.replication))
-    primary = lambda: postgres.role_check(topology, "taiwan", "primary")  # noqa: E731
-    run.wait("patroni-taiwan", primary, "patroni-taiwan")
-    run.start(postgres.spec(topology, "tokyo", creds, options.replication))
+    if not options.multi_writer:
+        run.start(postgres.spec(topology, "taiwan", creds, options.replication))
     for region in REGIONS:
         healthy = lambda r=region: cache.healthy(topology, r, creds)  # noqa: E731
         run.wait(f"redis-{region}", healthy, f"redis-{region}")
@@ -90,6 +90,40 @@ def boot(topology: Topology, options: SandboxOptions, report: Report) -> None:
         run.wait(f"broker-{region}", broker, f"broker-{region}")
     run.wait("mirror link", lambda: brokers.linked(topology), "broker-taiwan", "broker-tokyo")
     run.step("order streams and mirrors", lambda: event_streams.create_streams(topology, creds))
+    if options.multi_writer:
+        _link_writers(run, options)
+    else:
+        _start_single_writer(run, options)
+    unprivileged = shops.runs_unprivileged()
+    if not unprivileged:
+        report("shop", "runs as root: this checkout is not readable by `nobody`")
+    for region in REGIONS:
+        run.start(shops.spec(topology, region, creds, options, unprivileged))
+        for role in eventing.ROLES:
+            run.start(
+                eventing.spec(topology, region, role, creds, unprivileged, options.multi_writer)
+            )
+
+    if not options.multi_writer:
+        replica_check = "sync" if options.replication == "sync" else "replica"
+        standby = lambda: postgres.role_check(topology, "tokyo", replica_check)  # noqa: E731
+        run.wait(f"patroni-tokyo ({replica_check})", standby, "patroni-tokyo")
+    for region in REGIONS:
+        shop_ready = lambda r=region: shops.ready(topology, r)  # noqa: E731
+        run.wait(f"shop-{region}", shop_ready, f"shop-{region}")
+        relaying = lambda r=region: eventing.connected(topology, r, "relay")  # noqa: E731
+        run.wait(f"relay-{region}", relaying, f"relay-{region}")
+        consuming = lambda r=region: eventing.consuming(topology, r)  # noqa: E731
+        run.wait(f"fulfil-{region}", consuming, f"fulfil-{region}")
+    run.wait("edge", lambda: _edge_serves_both_regions(topology), "haproxy")
+
+
+def _start_single_writer(run: Boot, options: SandboxOptions) -> None:
+    """Patroni: taiwan's node wins the initialize race, tokyo clones it; the shop database."""
+    topology, creds = run.topology, load_credentials(run.topology)
+    primary = lambda: postgres.role_check(topology, "taiwan", "primary")  # noqa: E731
+    run.wait("patroni-taiwan", primary, "patroni-taiwan")
+    run.start(postgres.spec(topology, "tokyo", creds, options.replication))
     run.wait("write endpoint", lambda: writable(topology, creds), "haproxy", "patroni-taiwan")
 
     def create_shop_database() -> None:
@@ -99,25 +133,45 @@ def boot(topology: Topology, options: SandboxOptions, report: Report) -> None:
             schema.seed(conn, options.products, options.stock)
 
     run.step(f"shop database ({options.products} products)", create_shop_database)
-    unprivileged = shops.runs_unprivileged()
-    if not unprivileged:
-        report("shop", "runs as root: this checkout is not readable by `nobody`")
-    for region in REGIONS:
-        run.start(shops.spec(topology, region, creds, options, unprivileged))
-        for role in eventing.ROLES:
-            run.start(eventing.spec(topology, region, role, creds, unprivileged))
 
-    replica_check = "sync" if options.replication == "sync" else "replica"
-    standby = lambda: postgres.role_check(topology, "tokyo", replica_check)  # noqa: E731
-    run.wait(f"patroni-tokyo ({replica_check})", standby, "patroni-tokyo")
+
+def _start_writers(run: Boot, options: SandboxOptions) -> None:
+    """ADR-037: a fresh cluster per region, both started at once."""
+    topology, creds = run.topology, load_credentials(run.topology)
+    run.step("initdb (both writers)", lambda: writers.initdb_all(topology, creds))
     for region in REGIONS:
-        shop_ready = lambda r=region: shops.ready(topology, r)  # noqa: E731
-        run.wait(f"shop-{region}", shop_ready, f"shop-{region}")
-        relaying = lambda r=region: eventing.connected(topology, r, "relay")  # noqa: E731
-        run.wait(f"relay-{region}", relaying, f"relay-{region}")
-        consuming = lambda r=region: eventing.consuming(topology, r)  # noqa: E731
-        run.wait(f"fulfil-{region}", consuming, f"fulfil-{region}")
-    run.wait("edge", lambda: _edge_serves_both_regions(topology), "haproxy")
+        run.start(writers.spec(topology, region))
+
+
+def _link_writers(run: Boot, options: SandboxOptions) -> None:
+    """The shop database on each writer, seeded alike, then pglogical both ways, proven."""
+    topology, creds = run.topology, load_credentials(run.topology)
+    for region in REGIONS:
+        answers = lambda r=region: _node_answers(topology, r)  # noqa: E731
+        run.wait(f"postgres-{region}", answers, f"postgres-{region}")
+
+    def create_shop_databases() -> None:
+        for index, region in enumerate(REGIONS):
+            with connect_node(topology, region, creds) as admin:
+                schema.create(admin, creds.shop)
+            with pglogical.connect_writer(topology, region, creds) as conn:
+                conn.execute(f"SET ROLE {schema.ROLE}")
+                schema.seed(conn, options.products, options.stock, (index, len(REGIONS)))
+
+    run.step(f"shop databases ({options.products} products each)", create_shop_databases)
+    min_stock = options.inventory == "min"
+    run.step("pglogical nodes", lambda: pglogical.create_nodes(topology, creds, min_stock))
+    run.step("subscriptions both ways", lambda: pglogical.subscribe(topology, creds))
+    run.wait("replicating", lambda: pglogical.replicating(topology, creds),
+             "postgres-taiwan", "postgres-tokyo")  # fmt: skip
+    for region in REGIONS:
+        crossed = lambda r=region: not pglogical.mark_lag(topology, creds, r, 2.0)["capped"]  # noqa: E731
+        run.wait(f"a write from {region} crossed", crossed, "postgres-taiwan", "postgres-tokyo")
+
+
+def _node_answers(topology: Topology, region: str) -> bool:
+    with connect_node(topology, region, load_credentials(topology)) as conn:
+        return conn.execute("SELECT 1").fetchone() is not None
 
 
 def _edge_serves_both_regions(topology: Topology) -> bool:

@@ -23,18 +23,25 @@ def deliveries_path(topology: Topology, region: str) -> Path:
     return topology.site_dir(region) / "fulfilment" / "deliveries.jsonl"
 
 
-def config(topology: Topology, region: str, creds: Credentials) -> EventsConfig:
+def config(
+    topology: Topology, region: str, creds: Credentials, local_only: bool = False
+) -> EventsConfig:
     return EventsConfig(
         region=region,
         other=other(region),
         broker_url=client_url(topology, region, creds),
-        write_dsn=dsn(topology, region, creds, "read-write", application="relay"),
+        write_dsn=dsn(topology, region, creds, "read-write", "relay", local_only),
         deliveries=str(deliveries_path(topology, region)),
     )
 
 
 def spec(
-    topology: Topology, region: str, role: str, creds: Credentials, unprivileged: bool
+    topology: Topology,
+    region: str,
+    role: str,
+    creds: Credentials,
+    unprivileged: bool,
+    local_only: bool = False,
 ) -> DaemonSpec:
     """Write the region's events config and describe its `role` daemon (relay or fulfil)."""
     if region not in REGIONS:
@@ -43,7 +50,7 @@ def spec(
         raise ValueError(f"unknown event daemon {role!r}: choose one of {', '.join(ROLES)}")
     user = UNPRIVILEGED_USER if unprivileged else None
     path = topology.site_dir(region) / "events.json"
-    write_private(path, config(topology, region, creds).dumps(), owner=user)
+    write_private(path, config(topology, region, creds, local_only).dumps(), owner=user)
     log = deliveries_path(topology, region)
     private_dir(log.parent, owner=user)
     log.touch()

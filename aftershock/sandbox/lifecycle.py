@@ -136,7 +136,7 @@ def _stop_waves(entries: dict[str, Running]) -> list[tuple[list[Running], float]
     """
     groups = [
         ([n for n in entries if n == "haproxy" or n.startswith(CLIENTS)], 2.0),
-        ([n for n in entries if n.startswith("patroni-")], 2.0),
+        ([n for n in entries if n.startswith(("patroni-", "postgres-"))], 2.0),
         ([n for n in entries if n.startswith(("etcd-", "redis-", "catalog-", "broker-"))], 1.0),
     ]
     listed = {n for names, _ in groups for n in names}

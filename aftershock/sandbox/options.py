@@ -8,7 +8,14 @@ from typing import Any
 from aftershock.errors import SandboxError
 from aftershock.sandbox.haproxy import EDGE_PRESETS, EdgeChecks
 from aftershock.sandbox.postgres import REPLICATION_MODES
-from aftershock.sandbox.shop.config import EVENT_MODES, READINESS_POLICIES
+from aftershock.sandbox.shop.config import (
+    EVENT_MODES,
+    INVENTORY_POLICIES,
+    ORDER_KEY_SCOPES,
+    ORDER_POLICIES,
+    READINESS_POLICIES,
+)
+from aftershock.sandbox.writers import TOPOLOGIES
 
 
 @dataclass(frozen=True)
@@ -21,8 +28,28 @@ class SandboxOptions:
     products: int = 1000
     stock: int = 1000
     events: str = "outbox"
+    topology: str = "single-writer"
+    # ADR-037's policies; anything but the first choice needs multi-writer.
+    orders: str = "local"
+    inventory: str = "lww"
+    order_keys: str = "global"
 
     def __post_init__(self) -> None:
+        _choice("--topology", self.topology, TOPOLOGIES)
+        _choice("--orders", self.orders, ORDER_POLICIES)
+        _choice("--inventory", self.inventory, INVENTORY_POLICIES)
+        _choice("--order-keys", self.order_keys, ORDER_KEY_SCOPES)
+        if self.topology != "multi-writer":
+            chosen = {
+                "--orders": (self.orders, ORDER_POLICIES),
+                "--inventory": (self.inventory, INVENTORY_POLICIES),
+                "--order-keys": (self.order_keys, ORDER_KEY_SCOPES),
+            }
+            for flag, (value, choices) in chosen.items():
+                if value != choices[0]:
+                    raise SandboxError(
+                        f"{flag} {value} is a multi-writer policy: add --topology multi-writer"
+                    )
         _choice("--replication", self.replication, REPLICATION_MODES)
         _choice("--readiness", self.readiness_policy, READINESS_POLICIES)
         _choice("--edge-checks", self.edge_checks, tuple(EDGE_PRESETS))
@@ -31,6 +58,18 @@ class SandboxOptions:
             raise SandboxError(f"--products must be between 1 and 1000000, not {self.products}")
         if not 0 <= self.stock <= 1_000_000_000:
             raise SandboxError(f"--stock must be between 0 and 1000000000, not {self.stock}")
+
+    @property
+    def multi_writer(self) -> bool:
+        return self.topology == "multi-writer"
+
+    @property
+    def policy(self) -> str:
+        """The topology and its policies in one label, as the verdict table heads a column."""
+        if not self.multi_writer:
+            return self.topology
+        policies = f"{self.orders} orders, {self.inventory} stock, {self.order_keys} keys"
+        return f"{self.topology} ({policies})"
 
     @property
     def checks(self) -> EdgeChecks:

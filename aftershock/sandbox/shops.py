@@ -47,10 +47,20 @@ def runs_unprivileged() -> bool:
 
 
 def dsn(
-    topology: Topology, region: str, creds: Credentials, attrs: str, application: str = "shop"
+    topology: Topology,
+    region: str,
+    creds: Credentials,
+    attrs: str,
+    application: str = "shop",
+    local_only: bool = False,
 ) -> str:
-    """libpq conninfo listing every node, the client's own region first."""
-    hosts = [region] + [r for r in REGIONS if r != region]
+    """libpq conninfo listing every node, the client's own region first.
+
+    With `local_only` (the multi-writer topology, where every region has its
+    own primary) only the region's own node: a region never writes into the
+    other's database behind replication's back.
+    """
+    hosts = [region] if local_only else [region] + [r for r in REGIONS if r != region]
     return " ".join(
         [
             f"host={','.join(topology.address(h) for h in hosts)}",
@@ -67,24 +77,30 @@ def dsn(
 
 
 def config(
-    topology: Topology, region: str, creds: Credentials, policy: str, events: str = "outbox"
+    topology: Topology, region: str, creds: Credentials, options: SandboxOptions
 ) -> ShopConfig:
+    local = options.multi_writer
+    peer = next(r for r in REGIONS if r != region)
     return ShopConfig(
         region=region,
         listen_host=topology.address(region),
         listen_port=SHOP_PORT,
-        write_dsn=dsn(topology, region, creds, "read-write"),
-        read_dsn=dsn(topology, region, creds, "any"),
+        write_dsn=dsn(topology, region, creds, "read-write", local_only=local),
+        read_dsn=dsn(topology, region, creds, "any", local_only=local),
         redis_host=topology.address(region),
         redis_port=REDIS_PORT,
         redis_password=creds.redis,
         catalog_host=topology.address(region),
         catalog_port=CATALOG_PORT,
-        readiness_policy=policy,
+        readiness_policy=options.readiness_policy,
         broker_host=topology.address(region),
         broker_port=BROKER_PORT,
         broker_url=client_url(topology, region, creds),
-        events=events,
+        events=options.events,
+        orders_policy=options.orders,
+        inventory=options.inventory,
+        order_keys=options.order_keys,
+        peer_dsn=dsn(topology, peer, creds, "any", "quorum", local_only=True) if local else "",
     )
 
 
@@ -102,7 +118,7 @@ def spec(
     path = topology.site_dir(region) / "shop.json"
     write_private(
         path,
-        config(topology, region, creds, options.readiness_policy, options.events).dumps(),
+        config(topology, region, creds, options).dumps(),
         owner=user,
     )
     return DaemonSpec(

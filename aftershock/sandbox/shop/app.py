@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from aftershock.sandbox.shop import carts, catalog, events, orders, validation
+from aftershock.sandbox.shop import carts, catalog, events, orders, policies, profiles, validation
 from aftershock.sandbox.shop.config import ShopConfig
 from aftershock.sandbox.shop.errors import ApiError, Unavailable
 from aftershock.sandbox.shop.global_cache import GlobalCache
@@ -46,6 +46,8 @@ class Dependencies:
     catalog: GlobalCache
     # Only in the `direct` event mode: the shop publishes events itself.
     publisher: events.DirectPublisher | None = None
+    # Only with `quorum` orders: the other region's writer, read to confirm an order.
+    peer: AsyncConnectionPool | None = None
 
 
 def deps(request: Request) -> Dependencies:
@@ -94,13 +96,40 @@ async def create_order(request: Request) -> JSONResponse:
     d = deps(request)
     key = validation.idempotency_key(request)
     lines = validation.order_lines(await validation.read_json(request, d.config.max_body_bytes))
+    policies.check_key_scope(key, d.config.region, d.config.order_keys)
     outbox = d.config.events == "outbox"
     status, order = await orders.checkout(
-        d.writes, key, lines, d.config.region, d.config.checkout_retry_seconds, outbox
+        d.writes,
+        key,
+        lines,
+        d.config.region,
+        d.config.checkout_retry_seconds,
+        outbox,
+        d.config.inventory,
     )
     if status == 201 and d.publisher is not None:
         await d.publisher.publish(key, order)
+    if d.peer is not None:
+        peer_region = "tokyo" if d.config.region == "taiwan" else "taiwan"
+        await policies.await_quorum(
+            d.peer, key, int(order["order_id"]), peer_region, d.config.quorum_timeout_seconds
+        )
     return served(order, status, d.config.region)
+
+
+async def put_profile(request: Request) -> JSONResponse:
+    d = deps(request)
+    customer = validation.customer_id(request.path_params["customer"])
+    value = profiles.value(await validation.read_json(request, d.config.max_body_bytes))
+    profile = await profiles.write(d.writes, d.metrics, customer, value, d.config.region)
+    return served(profile, 200, d.config.region)
+
+
+async def get_profile(request: Request) -> JSONResponse:
+    d = deps(request)
+    customer = validation.customer_id(request.path_params["customer"])
+    profile = await profiles.read(d.reads, d.metrics, customer)
+    return served(profile, 200, d.config.region)
 
 
 async def get_order(request: Request) -> JSONResponse:
@@ -242,9 +271,18 @@ def create_app(config: ShopConfig) -> Starlette:
         shared = GlobalCache(
             config.catalog_host, config.catalog_port, config.redis_password, f"shop-{config.region}"
         )
+        peer = None
+        if config.orders_policy == "quorum":
+            peer = AsyncConnectionPool(
+                config.peer_dsn, min_size=1, max_size=10, timeout=3.0,
+                kwargs={"autocommit": True}, open=False,
+            )  # fmt: skip
+            await peer.open(wait=False)
         await shared.refresh()
         follower = asyncio.create_task(shared.follow())
-        app.state.deps = Dependencies(config, shop_metrics, writes, reads, cache, shared, publisher)
+        app.state.deps = Dependencies(
+            config, shop_metrics, writes, reads, cache, shared, publisher, peer
+        )
         try:
             yield
         finally:
@@ -253,6 +291,8 @@ def create_app(config: ShopConfig) -> Starlette:
             if publisher is not None:
                 await publisher.close()
             await cache.aclose()
+            if peer is not None:
+                await peer.close(timeout=2)
             await writes.close(timeout=2)
             await reads.close(timeout=2)
 
@@ -263,6 +303,8 @@ def create_app(config: ShopConfig) -> Starlette:
         Route("/carts/{cart_id}", get_cart, methods=["GET"]),
         Route("/orders", create_order, methods=["POST"]),
         Route("/orders/{order_id}", get_order, methods=["GET"]),
+        Route("/profiles/{customer}", put_profile, methods=["PUT"]),
+        Route("/profiles/{customer}", get_profile, methods=["GET"]),
         Route("/health/liveness", liveness, methods=["GET"]),
         Route("/health/readiness", readiness, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),

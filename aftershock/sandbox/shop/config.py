@@ -12,6 +12,17 @@ EVENT_MODES = ("outbox", "direct")
 published after the commit with no outbox (the dual-write bug, kept to show
 that the total-queue check catches what it loses)."""
 
+ORDER_POLICIES = ("local", "quorum")
+"""local: acknowledge once the own region committed. quorum: ADR-037's "both regions
+must acknowledge": commit, then wait until the other region holds the order, or refuse."""
+INVENTORY_POLICIES = ("lww", "min", "delta")
+"""lww: one stock row per product (pglogical's last-update-wins merges it). min: the
+same row with ADR-037's apply-side minimum. delta: per-region allotments, each region
+updating only its own row, so the regions' sales commute."""
+ORDER_KEY_SCOPES = ("global", "region")
+"""global: any region accepts any key. region: a key names its region (`key@taiwan`)
+and only that region accepts it, so two regions can never both accept one key."""
+
 
 @dataclass(frozen=True)
 class ShopConfig:
@@ -38,6 +49,13 @@ class ShopConfig:
     broker_port: int = 4222
     broker_url: str = ""
     events: str = "outbox"
+    # ADR-037's policies (multi-writer); the single writer runs the first of each.
+    orders_policy: str = "local"
+    inventory: str = "lww"
+    order_keys: str = "global"
+    # libpq conninfo of the other region's writer: where `quorum` looks for the order.
+    peer_dsn: str = ""
+    quorum_timeout_seconds: float = 2.0
     # How long a checkout keeps retrying a lost database connection.
     checkout_retry_seconds: float = 6.0
     max_body_bytes: int = 65536
@@ -48,8 +66,16 @@ class ShopConfig:
                 f"readiness_policy must be one of {READINESS_POLICIES}, "
                 f"not {self.readiness_policy!r}"
             )
-        if self.events not in EVENT_MODES:
-            raise ValueError(f"events must be one of {EVENT_MODES}, not {self.events!r}")
+        for name, value, choices in (
+            ("events", self.events, EVENT_MODES),
+            ("orders_policy", self.orders_policy, ORDER_POLICIES),
+            ("inventory", self.inventory, INVENTORY_POLICIES),
+            ("order_keys", self.order_keys, ORDER_KEY_SCOPES),
+        ):
+            if value not in choices:
+                raise ValueError(f"{name} must be one of {choices}, not {value!r}")
+        if self.orders_policy == "quorum" and not self.peer_dsn:
+            raise ValueError("orders_policy quorum needs peer_dsn (the other region's writer)")
 
     @classmethod
     def load(cls, path: Path) -> ShopConfig:

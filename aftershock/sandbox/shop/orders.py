@@ -18,6 +18,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from aftershock.sandbox.shop.errors import ApiError, Unavailable
+from aftershock.sandbox.shop.policies import take_allotment
 
 # Errors after which the same transaction may succeed on a fresh connection:
 # lost connections (08*), shutdowns and crashes (57P*), a demoted leader that
@@ -61,18 +62,20 @@ async def checkout(
     region: str,
     retry_seconds: float,
     outbox: bool = True,
+    inventory: str = "lww",
 ) -> tuple[int, dict[str, Any]]:
     """Place the order for `key` once; return (HTTP status, order).
 
     With `outbox`, the order's event is written to the outbox in the same
-    transaction, so it exists exactly when the order does.
+    transaction, so it exists exactly when the order does. `inventory`
+    says which row a sale decrements (`aftershock.sandbox.shop.policies`).
     """
     deadline = time.monotonic() + retry_seconds
     attempt = 0
     while True:
         attempt += 1
         try:
-            return await _checkout_once(pool, key, lines, region, outbox)
+            return await _checkout_once(pool, key, lines, region, outbox, inventory)
         except (psycopg.Error, PoolTimeout) as exc:
             if not retryable(exc):
                 raise
@@ -85,12 +88,17 @@ async def checkout(
 
 
 async def _checkout_once(
-    pool: AsyncConnectionPool, key: str, lines: list[tuple[int, int]], region: str, outbox: bool
+    pool: AsyncConnectionPool,
+    key: str,
+    lines: list[tuple[int, int]],
+    region: str,
+    outbox: bool,
+    inventory: str,
 ) -> tuple[int, dict[str, Any]]:
     print_ = fingerprint(lines)
     async with pool.connection() as conn:
         try:
-            return await _place(conn, key, lines, region, print_, outbox)
+            return await _place(conn, key, lines, region, print_, outbox, inventory)
         except psycopg.errors.ReadOnlySqlTransaction:
             # Connected to a leader that was demoted: drop this connection so
             # the pool reconnects through target_session_attrs=read-write.
@@ -105,6 +113,7 @@ async def _place(
     region: str,
     print_: str,
     outbox: bool,
+    inventory: str = "lww",
 ) -> tuple[int, dict[str, Any]]:
     async with conn.transaction():
         cur = await conn.execute(
@@ -119,7 +128,10 @@ async def _place(
         total = 0
         items = []
         for product_id, quantity in lines:
-            price = await _take_stock(conn, product_id, quantity)
+            if inventory == "delta":
+                price = await take_allotment(conn, product_id, quantity, region)
+            else:
+                price = await _take_stock(conn, product_id, quantity)
             total += price * quantity
             items.append({"product_id": product_id, "quantity": quantity, "price_cents": price})
             await conn.execute(

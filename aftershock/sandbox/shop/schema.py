@@ -47,7 +47,34 @@ CREATE TABLE outbox (
     created_at      timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX outbox_region ON outbox (region, id);
+-- The corrected multi-writer inventory (ADR-037 review): each region sells
+-- only from its own allotment and only ever updates its own row, so the
+-- two regions' writes commute and replication has nothing to overwrite.
+CREATE TABLE stock_allotments (
+    product_id  integer NOT NULL REFERENCES products (id),
+    region      text    NOT NULL,
+    allotted    integer NOT NULL,
+    sold        integer NOT NULL DEFAULT 0 CONSTRAINT allotment_sold_check CHECK (sold <= allotted),
+    PRIMARY KEY (product_id, region)
+);
+-- Customer profiles: one register per customer, last write wins (ADR-037).
+CREATE TABLE profiles (
+    customer    text        PRIMARY KEY,
+    value       text        NOT NULL,
+    region      text        NOT NULL,
+    updated_at  timestamptz NOT NULL DEFAULT now()
+);
+-- One row per region, rewritten by the harness to time replication between
+-- writers (multi-writer only; the single writer has Patroni's own view).
+CREATE TABLE replication_marks (
+    region      text        PRIMARY KEY,
+    seq         bigint      NOT NULL,
+    written_at  timestamptz NOT NULL
+);
 """
+
+ALLOTMENT_SHARE = {"taiwan": 0.6, "tokyo": 0.4}
+"""How a product's stock is split between the regions' allotments: the traffic split."""
 
 
 def create(admin: psycopg.Connection[Any], password: str) -> None:
@@ -67,8 +94,17 @@ def create(admin: psycopg.Connection[Any], password: str) -> None:
         )
 
 
-def seed(conn: psycopg.Connection[Any], products: int, stock: int) -> None:
-    """Create the tables (if absent) and a catalog of `products` items with `stock` each."""
+def seed(
+    conn: psycopg.Connection[Any],
+    products: int,
+    stock: int,
+    writer: tuple[int, int] = (0, 1),
+) -> None:
+    """Create the tables (if absent) and a catalog of `products` items with `stock` each.
+
+    `writer` is (this database's index, number of writers): with two
+    writers, each one's sequences hand out ids the other never will.
+    """
     with conn.transaction():
         present = conn.execute("SELECT to_regclass('products') IS NOT NULL").fetchone()
         if present and present[0]:
@@ -82,3 +118,20 @@ def seed(conn: psycopg.Connection[Any], products: int, stock: int) -> None:
             """,
             (stock, stock, products),
         )
+        first = round(stock * ALLOTMENT_SHARE["taiwan"])
+        conn.execute(
+            """
+            INSERT INTO stock_allotments (product_id, region, allotted)
+            SELECT id, r.region, CASE r.region WHEN 'taiwan' THEN %s ELSE %s END
+            FROM products, (VALUES ('taiwan'), ('tokyo')) AS r (region)
+            """,
+            (first, stock - first),
+        )
+        index, writers = writer
+        if writers > 1:
+            for sequence in ("orders_id_seq", "outbox_id_seq"):
+                conn.execute(
+                    sql.SQL("ALTER SEQUENCE {} INCREMENT BY {} RESTART WITH {}").format(
+                        sql.Identifier(sequence), sql.Literal(writers), sql.Literal(index + 1)
+                    )
+                )

@@ -93,3 +93,9 @@ def cart_id(raw: str) -> str:
     if not 1 <= len(raw) <= 100 or not raw.replace("-", "").replace("_", "").isalnum():
         raise ApiError(422, "invalid_cart_id", "cart ids are 1-100 letters, digits, - or _")
     return raw
+
+
+def customer_id(raw: str) -> str:
+    if not 1 <= len(raw) <= 100 or not raw.replace("-", "").replace("_", "").isalnum():
+        raise ApiError(422, "invalid_customer", "customer ids are 1-100 letters, digits, - or _")
+    return raw
