@@ -37,7 +37,10 @@ METHODS = {
     "product": "view_product",
     "cart": "fill_cart",
     "checkout": "checkout",
+    "profile": "update_profile",
 }
+HOME_REGION = {"TW": "taiwan", "JP": "tokyo"}
+"""Where the edge sends each geo while both regions are up: a shopper's first region."""
 RETRY_BACKOFF = 0.2  # seconds before the first retry; doubles each time
 
 
@@ -73,6 +76,18 @@ def _options(parser: Any) -> None:
     group.add_argument(
         "--run-id", default="", help="Prefix of every Idempotency-Key (default: random)"
     )
+    group.add_argument(
+        "--customers",
+        type=int,
+        default=20,
+        help="Profiles the shoppers share (both geos write them: concurrent writes)",
+    )
+    group.add_argument(
+        "--resubmit-share",
+        type=float,
+        default=0.1,
+        help="Share of acknowledged checkouts sent again, same key, through the other region",
+    )
 
 
 class Shopper(FastHttpUser):
@@ -89,8 +104,16 @@ class Shopper(FastHttpUser):
         self.run_id = options.run_id
         self.name = f"{self.geo.lower()}-{uuid.uuid4().hex[:8]}"
         self.cart = f"{self.run_id}-{self.name}"
+        self.customers = max(1, options.customers)
+        self.resubmit_share = min(1.0, max(0.0, options.resubmit_share))
+        self.writes = 0
+        # The region that served this shopper last (X-Served-By): order keys
+        # name it, as a client scoping keys to the region it talks to would.
+        self.region = HOME_REGION[self.geo]
         recorder: Recorder = self.environment.aftershock_recorder  # type: ignore[attr-defined]
         self.record = recorder.sink("history")
+        self.record_profile = recorder.sink("profiles")
+        self.record_resubmit = recorder.sink("resubmits")
 
     def wait_time(self) -> float:
         return random.uniform(self.low, self.high)  # noqa: S311 - think time, not crypto
@@ -120,12 +143,15 @@ class Shopper(FastHttpUser):
             name="/carts/[id]/items",
             headers=self._headers(),
         )
-        self.client.get(f"/carts/{self.cart}", name="/carts/[id]", headers=self._headers())
+        with self.client.get(
+            f"/carts/{self.cart}", name="/carts/[id]", headers=self._headers(), catch_response=True
+        ) as response:
+            self._served(response)
 
     @task
     def checkout(self) -> None:
         """One operation: invoke, attempts with one key, exactly one completion (also if killed)."""
-        key = f"{self.run_id}-{uuid.uuid4().hex}"
+        key = f"{self.run_id}-{uuid.uuid4().hex}@{self.region}"
         items = [
             {"product_id": p, "quantity": 1}
             for p in random.sample(range(1, self.products + 1), min(3, self.products))
@@ -152,9 +178,69 @@ class Shopper(FastHttpUser):
             # every invoke gets its one completion.
             outcome = history.settle(results)
             self.record(history.complete(outcome, key, self.name, "checkout", value))
+        if outcome == history.OK and random.random() < self.resubmit_share:  # noqa: S311
+            self._resubmit(key, items)
 
-    def _order(self, key: str, items: list[dict[str, int]]) -> tuple[int, bool, Any]:
+    def _resubmit(self, key: str, items: list[dict[str, int]]) -> None:
+        """Send an acknowledged checkout again, same key, through the other region.
+
+        What a client does when it never saw the answer and its retry lands
+        elsewhere (a DNS failover, a network switch): the platform must
+        answer with the same order, or refuse; never accept the key twice.
+        """
+        geo = "JP" if self.geo == "TW" else "TW"
+        op_id = f"{key}#resubmit"
+        self.record_resubmit(history.invoke(op_id, self.name, "resubmit", {"key": key}))
+        value: dict[str, Any] = {"key": key, "geo": geo}
+        result = history.UNKNOWN
+        try:
+            status, refused, body = self._order(key, items, geo)
+            result = history.attempt_result(status, refused)
+            value["status"] = status
+            if result == history.APPLIED and isinstance(body, dict) and "order_id" in body:
+                value.update(order_id=body["order_id"], region=body.get("region"))
+            elif result == history.APPLIED:
+                result = history.UNKNOWN
+        finally:
+            outcome = history.settle([result])
+            self.record_resubmit(history.complete(outcome, op_id, self.name, "resubmit", value))
+
+    @task
+    def update_profile(self) -> None:
+        """One write to a shared customer's profile: a value no other write carries."""
+        customer = f"{self.run_id}-c{random.randint(1, self.customers)}"  # noqa: S311
+        self.writes += 1
+        text = f"{self.name}-{self.writes}"
+        self.record_profile(history.invoke(text, self.name, "profile", {"customer": customer}))
+        result, status = history.UNKNOWN, 0
+        try:
+            with self.client.put(
+                f"/profiles/{customer}",
+                json={"value": text},
+                name="/profiles/[id]",
+                headers=self._headers(),
+                catch_response=True,
+            ) as response:
+                error = getattr(response, "error", None)
+                status = response.status_code or 0
+                result = history.attempt_result(status, isinstance(error, ConnectionRefusedError))
+                self._served(response)
+        finally:
+            outcome = history.settle([result])
+            value = {"customer": customer, "status": status}
+            self.record_profile(history.complete(outcome, text, self.name, "profile", value))
+
+    def _served(self, response: Any) -> None:
+        region = response.headers.get("X-Served-By") if response.headers else None
+        if region in HOME_REGION.values():
+            self.region = region
+
+    def _order(
+        self, key: str, items: list[dict[str, int]], geo: str | None = None
+    ) -> tuple[int, bool, Any]:
         headers = {**self._headers(), "Idempotency-Key": key}
+        if geo is not None:
+            headers["X-Geo"] = geo
         with self.client.post(
             "/orders", json={"items": items}, name="/orders", headers=headers, catch_response=True
         ) as response:
@@ -163,6 +249,8 @@ class Shopper(FastHttpUser):
             status = response.status_code or 0
             if status == 409:
                 response.success()  # out of stock is an answer, not an error of the platform
+            if geo is None:
+                self._served(response)
             try:
                 body = response.json() if status else None
             except ValueError:

@@ -34,21 +34,21 @@ class Recorder:
         self.runner = environment.runner
         self.shipping = self.enabled and isinstance(self.runner, WorkerRunner)
         self.files: dict[str, history.BatchWriter] = {}
-        self.outbox: dict[str, deque[Any]] = {"history": deque(), "timeline": deque()}
+        self.outbox: dict[str, deque[Any]] = {kind: deque() for kind in history.RECORD_FILES}
         if not self.enabled:
             return
         if self.shipping:
             gevent.spawn(self._ship_forever)
             return
         assert run_dir is not None
-        for kind, name in (("history", history.HISTORY_FILE), ("timeline", history.TIMELINE_FILE)):
+        for kind, name in history.RECORD_FILES.items():
             encode = history.request if kind == "timeline" else None
             self.files[kind] = history.BatchWriter(run_dir / name, encode=encode)
         if isinstance(self.runner, MasterRunner):
             self.runner.register_message(MESSAGE, self._received)
 
     def sink(self, kind: str) -> Callable[[Any], None]:
-        """The function that takes a `history` or `timeline` record: one C call per record."""
+        """The function that takes one kind of record (`history.RECORD_FILES`): one C call each."""
         if not self.enabled:
             return _discard
         return self.outbox[kind].append if self.shipping else self.files[kind].append
@@ -64,7 +64,7 @@ class Recorder:
         batch = {
             kind: [box.popleft() for _ in range(len(box))] for kind, box in self.outbox.items()
         }
-        if batch["history"] or batch["timeline"]:
+        if any(batch.values()):
             assert self.runner is not None
             self.runner.send_message(MESSAGE, batch)
 
@@ -74,7 +74,7 @@ class Recorder:
             self._ship()
 
     def _received(self, environment: Environment, msg: Any, **kwargs: Any) -> None:
-        for kind in ("history", "timeline"):
+        for kind in history.RECORD_FILES:
             self.files[kind].extend(msg.data.get(kind, []))
 
 

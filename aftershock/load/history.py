@@ -37,6 +37,18 @@ from typing import Any
 
 HISTORY_FILE = "history.jsonl"
 TIMELINE_FILE = "timeline.jsonl"
+# Operations beside the checkouts, in the same invoke/complete format:
+# profile writes (a register per customer), and acknowledged checkouts sent
+# again with the same key through the other region.
+PROFILES_FILE = "profiles.jsonl"
+RESUBMITS_FILE = "resubmits.jsonl"
+RECORD_FILES = {
+    "history": HISTORY_FILE,
+    "timeline": TIMELINE_FILE,
+    "profiles": PROFILES_FILE,
+    "resubmits": RESUBMITS_FILE,
+}
+"""Every kind of record the load writes, and its file in the run directory."""
 FLUSH_INTERVAL = 0.05
 # fsync blocks every greenlet: fsyncing both files every 50 ms cost 12 points
 # of throughput in bench/load_throughput.py co-runs (recording/plain 0.80 -> 0.92).
@@ -223,13 +235,14 @@ class Shape:
         return sum(1 for op in self.operations.values() if op.outcome == outcome)
 
 
-def operations(records: Iterable[dict[str, Any]]) -> Shape:
+def operations(records: Iterable[dict[str, Any]], orders: bool = True) -> Shape:
     """Pair invokes with completions and say what does not fit.
 
     Malformed: a record without id or with an unknown type, a second invoke
     of one id, a completion without an earlier invoke, a second completion,
-    an `ok` without an order id. An invoke with no completion is `pending`,
-    not malformed: that is what a killed client leaves.
+    an `ok` without an order id (for `orders`: checkouts and resubmits; a
+    profile write acknowledges no order). An invoke with no completion is
+    `pending`, not malformed: that is what a killed client leaves.
     """
     shape = Shape()
     for number, record in enumerate(records, start=1):
@@ -246,7 +259,7 @@ def operations(records: Iterable[dict[str, Any]]) -> Shape:
         elif shape.operations[op_id].completion is not None:
             shape.problems.append(f"record {number}: {op_id} completed twice")
         else:
-            if kind == OK and not _order_id(record):
+            if orders and kind == OK and not _order_id(record):
                 shape.problems.append(f"record {number}: ok for {op_id} without an order id")
             shape.operations[op_id].completion = record
     shape.pending = [i for i, op in shape.operations.items() if op.completion is None]

@@ -7,8 +7,8 @@ the same way.
 
 from __future__ import annotations
 
-TASKS = ("list", "product", "cart", "checkout")
-DEFAULT_WEIGHTS = "list=30,product=45,cart=15,checkout=10"
+TASKS = ("list", "product", "cart", "checkout", "profile")
+DEFAULT_WEIGHTS = "list=30,product=42,cart=15,checkout=10,profile=3"
 DEFAULT_THINK_TIME = "1,3"
 
 
