@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from aftershock.report.run import Written
 
 SESSION = pytest.StashKey["GateSession"]()
-TAG_MARKERS = ("gate", "gameday")
+TAG_MARKERS = ("gate", "gameday", "active-active")
 PROFILES = {"default": "sync", "unsafe": "unsafe"}  # profile -> replication mode
 
 
@@ -59,6 +59,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         choices=tuple(PROFILES),
         help="Sandbox profile: default (sync replication) or unsafe (async, failover at any lag).",
     )
+    group.addoption(
+        "--topology",
+        default="single-writer",
+        choices=("single-writer", "multi-writer"),
+        help="Sandbox topology: one Patroni writer, or ADR-037's primary per region.",
+    )
+    group.addoption(
+        "--policies",
+        default="",
+        help="multi-writer policies, e.g. orders=quorum,inventory=delta,keys=region "
+        "(default: the ADR's own: local orders, lww stock, global keys).",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -66,8 +78,16 @@ def pytest_configure(config: pytest.Config) -> None:
     path = config.getoption("--target-file", None)
     if path and Path(path).suffix in (".yaml", ".yml"):
         _target_file(path)
+    sandbox_options(  # a bad --topology / --policies stops the session before anything boots
+        PROFILES[str(config.getoption("--profile", "default"))],
+        str(config.getoption("--topology", "single-writer")),
+        str(config.getoption("--policies", "")),
+    )
     config.addinivalue_line("markers", "gate: in the pre-release resilience gate (CI)")
     config.addinivalue_line("markers", "gameday: in the full game-day suite")
+    config.addinivalue_line(
+        "markers", "active-active: ADR-037's partition, run per topology and policy"
+    )
     config.addinivalue_line("markers", "experiment: a Chaos Toolkit experiment file")
 
 
@@ -141,6 +161,9 @@ class ExperimentItem(pytest.Item):
         )
 
         gate = gate_session(self.config)
+        refusal = gate.refusal(self.experiment)
+        if refusal:
+            pytest.skip(f"{self.name}: {refusal}")
         try:
             evidence = gate.evidence_dir(self.name)
         except Exception as exc:
@@ -180,12 +203,27 @@ class GateSession:
         self.topology = Topology(str(config.getoption("--sandbox")), Path(DEFAULT_STATE_ROOT))
         self.reuse = bool(config.getoption("--reuse-sandbox"))
         self.replication = PROFILES[str(config.getoption("--profile"))]
+        self.options = sandbox_options(
+            self.replication,
+            str(config.getoption("--topology", "single-writer")),
+            str(config.getoption("--policies", "")),
+        )
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         self.root = Path(str(config.getoption("--results"))).resolve() / f"gate-{stamp}"
         self.booted = False
         self.experiments = 0
         self.report: Written | None = None
         self.report_error = ""
+
+    def refusal(self, experiment: dict[str, Any]) -> str | None:
+        """Why this session's sandbox topology cannot run `experiment` (None: it can)."""
+        if self.target != "local":
+            return None
+        from aftershock.sandbox.state import writers_of
+        from aftershock.targets.local.topologies import experiment_refusal
+
+        kind = writers_of(self.topology) if self.reuse else self.options.topology
+        return experiment_refusal(experiment, kind)
 
     def configuration(self, evidence: Path) -> dict[str, Any]:
         return {
@@ -213,12 +251,13 @@ class GateSession:
     def _ready_sandbox(self, first: bool) -> None:
         from aftershock.load.runner import registry_path, stop
         from aftershock.sandbox import lifecycle
-        from aftershock.sandbox.options import SandboxOptions
         from aftershock.targets.local.reset import make_whole
 
         if not self.booted and not self.reuse:
-            lifecycle.up(self.topology, SandboxOptions(replication=self.replication))
+            lifecycle.up(self.topology, self.options)
             self.booted = True
+            self.root.mkdir(parents=True, exist_ok=True)
+            (self.root / "sandbox.json").write_text(json.dumps(self.options.as_dict(), indent=2))
         elif not first:
             # A load the previous experiment left running would write into this one's evidence.
             stop(registry_path(self.topology.state_root, self.topology.name))
@@ -255,6 +294,28 @@ class GateSession:
             from aftershock.sandbox import lifecycle
 
             lifecycle.down(self.topology)
+
+
+POLICY_KEYS = {"orders": "orders", "inventory": "inventory", "keys": "order_keys"}
+
+
+def sandbox_options(replication: str, topology: str, policies: str) -> Any:
+    """The sandbox this session boots; a bad `--policies` is a usage error, in one line."""
+    from aftershock.errors import SandboxError
+    from aftershock.sandbox.options import SandboxOptions
+
+    chosen: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in policies.split(","))):
+        name, _, value = part.partition("=")
+        if name not in POLICY_KEYS or not value:
+            raise pytest.UsageError(
+                f"--policies: expected e.g. orders=quorum,inventory=delta,keys=region, got {part!r}"
+            )
+        chosen[POLICY_KEYS[name]] = value
+    try:
+        return SandboxOptions(replication=replication, topology=topology, **chosen)
+    except SandboxError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def gate_session(config: pytest.Config) -> GateSession:

@@ -9,7 +9,6 @@ from typing import Any
 
 from chaoslib.types import Configuration, Secrets
 
-from aftershock.check import checkers
 from aftershock.config.target import target_name
 from aftershock.targets.dispatch import local_sandbox
 
@@ -29,6 +28,6 @@ def no_oversell(configuration: Configuration = None, secrets: Secrets = None) ->
 
         return observe(target, "no_oversell", configuration)
     topology = local_sandbox("no_oversell", configuration)
-    from aftershock.targets.local.final_reads import stock_rows
+    from aftershock.targets.local.final_reads import no_oversell as judge
 
-    return checkers.inventory(stock_rows(topology)).as_dict()
+    return judge(topology).as_dict()

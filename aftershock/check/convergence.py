@@ -5,7 +5,7 @@ Pure functions; the probes read each region's database and hand the rows here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from aftershock.check.checkers import UNKNOWN, Result
@@ -86,6 +86,27 @@ def convergence(
         details,
         f"identical rows in both regions, {seconds:.1f} s after the heal",
     )
+
+
+def time_to_converge(samples: Iterable[dict[str, Any]], heal_at: float) -> float | None:
+    """Seconds from the heal until a write made after it had crossed every way.
+
+    `samples` are the lag recorder's (`replication_lag.jsonl`): each wrote
+    a row at `t` and says how long each region took to see it. The first
+    sample taken after the heal that every region saw uncapped is the
+    moment replication caught up with everything before it (changes apply
+    in commit order); None when no sample shows that.
+    """
+    for sample in sorted(samples, key=lambda s: float(s.get("t") or 0)):
+        at = float(sample.get("t") or 0)
+        replicas = sample.get("replicas") or {}
+        if at < heal_at or sample.get("error") or not replicas:
+            continue
+        if any(r.get("capped") or r.get("seconds") is None for r in replicas.values()):
+            continue
+        crossed = at + max(float(r["seconds"]) for r in replicas.values())
+        return round(crossed - heal_at, 3)
+    return None
 
 
 def conservation(

@@ -45,14 +45,15 @@ def orders(run: Run, conn: psycopg.Connection[Any]) -> checkers.Result:
 
 
 def stock_rows(
-    conn: psycopg.Connection[Any], where: str, remedy: str = ""
+    conn: psycopg.Connection[Any], where: str, remedy: str = "", query: str = STOCK
 ) -> list[tuple[int, int, int, int]]:
     """(product, units stocked, stock left, units sold) for every product.
 
-    `where` names the database and `remedy` the fix in the error an old schema gets.
+    `where` names the database and `remedy` the fix in the error an old schema gets;
+    `query` reads another stock design the same four columns.
     """
     try:
-        rows: list[Any] = conn.execute(STOCK).fetchall()
+        rows: list[Any] = conn.execute(query).fetchall()
     except psycopg.errors.UndefinedColumn:
         fix = f": {remedy}" if remedy else ""
         raise EvidenceMissing(

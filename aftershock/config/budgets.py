@@ -26,6 +26,7 @@ KEYS = (
     "claim_database_rto_s",
     "promise_drain_s",
     "alarm_mirror_lag_s",
+    "promise_convergence_s",
 )
 
 
@@ -38,6 +39,8 @@ class Budgets:
     claim_region_rto_s: float = 30.0
     claim_database_rto_s: float = 30.0
     promise_drain_s: float = 300.0
+    # ADR-037: after a partition heals, both writers agree again within 5 min.
+    promise_convergence_s: float = 300.0
     alarm_mirror_lag_s: float = 10.0
 
     def claim_s(self, kind: str) -> float:

@@ -8,6 +8,7 @@ sandbox's edge) and the registry the run is written down in, so
 from __future__ import annotations
 
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ def start_load(
     shape: str = "steady",
     duration: int = 60,
     run_dir: str = "",
+    hot_products: int = 0,
     configuration: Configuration = None,
     secrets: Secrets = None,
 ) -> dict[str, Any]:
@@ -43,9 +45,13 @@ def start_load(
     Blocks until the run ends (or `stop_load` ends it): use it as a
     background activity (`"background": true`) beside the faults. The host
     is `aftershock_host` from the configuration, else the sandbox's edge;
-    evidence goes to `run_dir` (default `results/load-<time>`).
+    evidence goes to `run_dir` (default `results/load-<time>`). With
+    `hot_products`, shoppers only buy the catalog's first N products (a
+    flash sale: both regions sell the same items at once).
     """
     settings, registry = _settings(users, spawn_rate, shape, duration, run_dir, configuration)
+    if hot_products > 0:
+        settings = replace(settings, products=min(settings.products, int(hot_products)))
     run, process = launch(settings, registry)
     try:
         code = process.wait(timeout=settings.duration + 120)

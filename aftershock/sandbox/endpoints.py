@@ -80,15 +80,21 @@ def connect(
     )
 
 
-def connect_node(topology: Topology, region: str, creds: Credentials) -> psycopg.Connection[Any]:
+def connect_node(
+    topology: Topology,
+    region: str,
+    creds: Credentials,
+    dbname: str = "postgres",
+    timeout: float = 3.0,
+) -> psycopg.Connection[Any]:
     """A superuser connection straight to the region's PostgreSQL, not through the edge."""
     return psycopg.connect(
         host=topology.address(region),
         port=PG_PORT,
         user="postgres",
         password=creds.postgres,
-        dbname="postgres",
-        connect_timeout=3,
+        dbname=dbname,
+        connect_timeout=max(1, int(timeout)),
         autocommit=True,
     )
 

@@ -9,9 +9,7 @@ came from, no initial copy (both sides are seeded identically at boot).
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -19,6 +17,7 @@ from psycopg import sql
 
 from aftershock.config.topology import PG_PORT, REGIONS, Topology
 from aftershock.sandbox.credentials import Credentials
+from aftershock.sandbox.endpoints import connect_node
 from aftershock.sandbox.shop.schema import DATABASE
 
 REGIONAL_TABLES = ("outbox",)
@@ -59,16 +58,11 @@ def node_dsn(topology: Topology, region: str, creds: Credentials) -> str:
     )
 
 
-@contextlib.contextmanager
 def connect_writer(
     topology: Topology, region: str, creds: Credentials, timeout: float = 3.0
-) -> Iterator[psycopg.Connection[Any]]:
+) -> psycopg.Connection[Any]:
     """A superuser connection to the region's shop database (autocommit)."""
-    dsn = node_dsn(topology, region, creds).replace(
-        "connect_timeout=2", f"connect_timeout={max(1, int(timeout))}"
-    )
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        yield conn
+    return connect_node(topology, region, creds, DATABASE, timeout)
 
 
 def create_nodes(topology: Topology, creds: Credentials, min_stock: bool) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from aftershock.config.topology import Topology
 from aftershock.errors import SandboxError
@@ -33,6 +35,21 @@ def registry(topology: Topology) -> Registry:
 
 def load_credentials(topology: Topology) -> Credentials:
     return load_or_create(credentials_path(topology))
+
+
+def options_of(topology: Topology) -> dict[str, Any]:
+    """The options the sandbox booted with (sandbox.json); {} when it is not up."""
+    try:
+        info = json.loads(info_path(topology).read_text())
+    except (OSError, ValueError):
+        return {}
+    options = info.get("options") if isinstance(info, dict) else None
+    return options if isinstance(options, dict) else {}
+
+
+def writers_of(topology: Topology) -> str:
+    """`single-writer` or `multi-writer`: how the sandbox runs PostgreSQL."""
+    return str(options_of(topology).get("topology") or "single-writer")
 
 
 def require_up(topology: Topology) -> Topology:

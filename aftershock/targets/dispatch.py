@@ -32,7 +32,9 @@ def run(fault: str, configuration: dict[str, Any] | None, **params: Any) -> dict
                 book.undoing(entry)
         return run_fault(target, fault, configuration, **params)
     from aftershock.targets.local import FAULTS, UNDO
+    from aftershock.targets.local.topologies import refuse
 
+    refuse(sandbox(configuration), fault)
     book = fault_ledger(configuration)
     for entry in book.entries():
         if entry.fault in UNDO and UNDO[entry.fault].__name__ == fault and entry.params == params:
@@ -47,7 +49,11 @@ def local_sandbox(probe: str, configuration: dict[str, Any] | None) -> Topology:
         from aftershock.targets.drivers import probe_refusal
 
         raise FaultNotSupported(probe_refusal(target, probe))
-    return sandbox(configuration)
+    from aftershock.targets.local.topologies import refuse
+
+    topology = sandbox(configuration)
+    refuse(topology, probe)
+    return topology
 
 
 def fault_ledger(configuration: dict[str, Any] | None) -> Ledger:

@@ -9,19 +9,29 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import psycopg
 
 from aftershock.check import checkers, final_read
-from aftershock.config.topology import Topology
+from aftershock.config.topology import REGIONS, Topology
 from aftershock.errors import EvidenceMissing
 from aftershock.load.runs import Run
-from aftershock.sandbox.endpoints import connect
-from aftershock.sandbox.state import load_credentials
+from aftershock.sandbox.endpoints import connect, connect_node
+from aftershock.sandbox.state import load_credentials, writers_of
+from aftershock.targets.local import regional_reads
 from aftershock.targets.local.observe import replication_lag
 
 T = TypeVar("T")
+DELTA_STOCK = """
+SELECT a.product_id, sum(a.allotted)::int, sum(a.allotted - a.sold)::int, coalesce(s.sold, 0)::int
+FROM stock_allotments a
+LEFT JOIN (SELECT product_id, sum(quantity) AS sold FROM order_lines GROUP BY product_id) s
+    ON s.product_id = a.product_id
+GROUP BY a.product_id, s.sold
+ORDER BY a.product_id
+"""
+"""The `delta` design's stock: what is left is the allotments' sum, not the product row."""
 RETRY_S = 30.0  # seconds a final read retries transient database errors
 
 
@@ -40,11 +50,59 @@ def order_integrity(topology: Topology, run: Run, converge_timeout: float) -> ch
             "order_integrity", checkers.UNKNOWN, {"replication": lag}, f"no final read: {why}"
         )
 
+    if writers_of(topology) == "multi-writer":
+        return each_writer(topology, lambda conn: final_read.orders(run, conn), "order_integrity")
+
     def read() -> checkers.Result:
         with connect(topology, load_credentials(topology), dbname="shop", timeout=5) as conn:
             return final_read.orders(run, conn)
 
     return retrying(read, "the final read of the orders table")
+
+
+def each_writer(
+    topology: Topology, judge: Callable[[psycopg.Connection[Any]], checkers.Result], name: str
+) -> checkers.Result:
+    """Multi-writer: `judge` each region's primary; valid only where every region is.
+
+    Each region's verdict is kept under `regions`; list-valued categories
+    (lost keys, oversold products) are merged at the top, so the probes'
+    readers find them where the single writer puts them.
+    """
+    creds = load_credentials(topology)
+    found: dict[str, checkers.Result] = {}
+    for region in REGIONS:
+
+        def read(region: str = region) -> checkers.Result:
+            with connect_node(topology, region, creds, "shop", timeout=5) as conn:
+                return judge(conn)
+
+        found[region] = retrying(read, f"the final read of {region}'s database")
+    merged: dict[str, Any] = {"regions": {r: v.as_dict() for r, v in found.items()}}
+    for result in found.values():
+        for key, value in result.details.items():
+            if isinstance(value, list):
+                merged.setdefault(key, [])
+                merged[key] += [v for v in value if v not in merged[key]]
+            elif isinstance(value, int) and not isinstance(value, bool):
+                merged[key] = max(merged.get(key, 0), value)
+    reasons = "; ".join(f"{r}: {v.reason}" for r, v in found.items())
+    if any(v.valid is False for v in found.values()):
+        return checkers.Result(name, False, merged, reasons)
+    if any(v.valid == checkers.UNKNOWN for v in found.values()):
+        return checkers.Result(name, checkers.UNKNOWN, merged, reasons)
+    return checkers.Result(name, True, merged, reasons)
+
+
+def no_oversell(topology: Topology) -> checkers.Result:
+    """`checkers.inventory` over the stock rows: the leader's, or each writer's own."""
+    if writers_of(topology) != "multi-writer":
+        return checkers.inventory(stock_rows(topology))
+    if regional_reads.inventory_policy(topology) == "delta":
+        judge = lambda conn: checkers.inventory(final_read.stock_rows(conn, "", "", DELTA_STOCK))  # noqa: E731
+    else:
+        judge = lambda conn: checkers.inventory(final_read.stock_rows(conn, "", ""))  # noqa: E731
+    return each_writer(topology, judge, "no_oversell")
 
 
 def stock_rows(topology: Topology) -> list[tuple[int, int, int, int]]:

@@ -12,11 +12,11 @@ from typing import Any
 import psycopg
 
 from aftershock.config.topology import REGIONS, Topology
-from aftershock.sandbox import postgres
+from aftershock.sandbox import pglogical, postgres
 from aftershock.sandbox.endpoints import connect, connect_node
 from aftershock.sandbox.haproxy import server_states
 from aftershock.sandbox.http import get
-from aftershock.sandbox.state import load_credentials
+from aftershock.sandbox.state import load_credentials, writers_of
 from aftershock.targets.local.common import check_choice
 
 HEARTBEAT = """
@@ -42,6 +42,8 @@ def replication_lag(topology: Topology, timeout: float = 5.0) -> dict[str, Any]:
     beside it as a cross-check; it goes stale on an idle primary.
     """
     creds = load_credentials(topology)
+    if writers_of(topology) == "multi-writer":
+        return writers_lag(topology, timeout)
     leader = postgres.leader(topology)
     if leader is None:
         return {"max": None, "error": "no single leader answers: replication lag is undefined"}
@@ -77,6 +79,31 @@ def replication_lag(topology: Topology, timeout: float = 5.0) -> dict[str, Any]:
         "replicas": result,
         "max": max((v["seconds"] for v in result.values()), default=0.0),
     }
+
+
+def writers_lag(topology: Topology, timeout: float = 5.0) -> dict[str, Any]:
+    """Multi-writer: seconds until a row committed in each region is readable in the other.
+
+    Keyed by the region that receives (as a replica is for the single
+    writer): `tokyo` is taiwan's writes reaching tokyo. No leader.
+    """
+    creds = load_credentials(topology)
+    marks = {pglogical.other(r): pglogical.mark_lag(topology, creds, r, timeout) for r in REGIONS}
+    errors = [f"{m['from']} -> {m['to']}: {m['error']}" for m in marks.values() if m.get("error")]
+    replicas = {
+        region: {"seconds": m["seconds"] if m["seconds"] is not None else float(timeout),
+                 "capped": m["capped"], "from": m["from"]}
+        for region, m in marks.items()
+    }  # fmt: skip
+    found: dict[str, Any] = {
+        "leader": None,
+        "writers": list(REGIONS),
+        "replicas": replicas,
+        "max": max(v["seconds"] for v in replicas.values()),
+    }
+    if errors:
+        found["error"] = "; ".join(errors)
+    return found
 
 
 def _create_heartbeat_table(writer: psycopg.Connection[Any]) -> None:

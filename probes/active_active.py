@@ -1,0 +1,225 @@
+"""ADR-037's promises, judged from each region's own database: both topologies.
+
+Chaos Toolkit probes, read-only; each returns a checker's verdict (judge
+`$.valid`). Run them after `stop_load`: they read each region's final
+state and the load's records. On the single-writer topology the regions
+are the leader and its replica, read directly; on multi-writer they are
+the two primaries.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from chaoslib.types import Configuration, Secrets
+
+from aftershock.check import checkers, convergence, cross_region, registers
+from aftershock.config.budgets import budgets
+from aftershock.config.target import sandbox
+from aftershock.errors import EvidenceMissing
+from aftershock.load import history
+from aftershock.load.runner import find_run
+from aftershock.load.runs import LAG_FILE, Run
+from aftershock.targets.dispatch import fault_ledger, local_sandbox
+
+__all__ = [
+    "available_during",
+    "converged",
+    "lost_updates",
+    "orders_across_regions",
+    "stock_conserved",
+]
+
+POLL_S = 1.0
+STUCK_FILE = "replication_stuck.txt"
+"""Written in the run directory when a final read gave up waiting for replication."""
+
+
+def converged(
+    fault: str = "partition_regions",
+    wait_s: float = 330.0,
+    run_dir: str = "",
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> dict[str, Any]:
+    """Both regions hold the same rows, within the promise of the heal of `fault`.
+
+    The time is the first lag sample after the heal that crossed every way
+    (the lag recorder's, else this probe's own, taken until `wait_s` after
+    the heal: long enough to see a slow heal break the 5 min promise).
+    Every row that still differs once replication caught up is named.
+    """
+    topology = local_sandbox("converged", configuration)
+    from aftershock.targets.local import regional_reads
+
+    run = _finished_run(configuration, run_dir)
+    heal_at = _healed_at(configuration, fault)
+    target_s = budgets(configuration).promise_convergence_s
+    seconds = _caught_up(topology, run, heal_at, float(wait_s))
+    rows = regional_reads.tables(topology)
+    result = convergence.convergence(rows, seconds, target_s, capped=seconds is None)
+    return {**result.as_dict(), "heal_at": heal_at, "wait_s": float(wait_s)}
+
+
+def stock_conserved(
+    run_dir: str = "", configuration: Configuration = None, secrets: Secrets = None
+) -> dict[str, Any]:
+    """Per product and region, stocked = left + sold (Jepsen's bank check).
+
+    Left is the design's own accounting (the stock row, or the sum of the
+    allotments); sold is every order either region holds plus every
+    acknowledged order neither holds. Names lost decrements and oversold
+    units by product.
+    """
+    topology = local_sandbox("stock_conserved", configuration)
+    from aftershock.targets.local import regional_reads
+
+    run = _finished_run(configuration, run_dir)
+    _settle(topology, run, configuration)
+    records = history.read(run.path / history.HISTORY_FILE).records
+    sold = regional_reads.units_sold(regional_reads.order_lines(topology), records)
+    result = convergence.conservation(regional_reads.stock(topology), sold)
+    return {**result.as_dict(), "inventory": regional_reads.inventory_policy(topology)}
+
+
+def orders_across_regions(
+    run_dir: str = "", configuration: Configuration = None, secrets: Secrets = None
+) -> dict[str, Any]:
+    """Every acknowledged order present once in every region, and no key accepted twice.
+
+    Jepsen's set check against each region's orders table, and the keys
+    acknowledged with two different orders (a checkout and its resubmission
+    through the other region). Valid only when every part is.
+    """
+    topology = local_sandbox("orders_across_regions", configuration)
+    from aftershock.targets.local import regional_reads
+
+    run = _finished_run(configuration, run_dir)
+    _settle(topology, run, configuration)
+    found = history.read(run.path / history.HISTORY_FILE)
+    resubmits = history.read(run.path / history.RESUBMITS_FILE).records
+    per_region = {
+        region: checkers.order_integrity(found.records, held, found.torn)
+        for region, held in regional_reads.orders(topology, run.key_prefix).items()
+    }
+    twice = checkers.checked(
+        "accepted_twice", cross_region.accepted_twice, found.records, resubmits
+    )
+    parts = [*per_region.values(), twice]
+    details = {
+        "regions": {r: v.as_dict() for r, v in per_region.items()},
+        "accepted_twice": twice.as_dict(),
+        "lost": sorted({k for v in per_region.values() for k in v.details.get("lost", [])}),
+        "lost_by_region": {r: len(v.details.get("lost", [])) for r, v in per_region.items()},
+        "keys_accepted_twice": twice.details.get("count", 0),
+    }
+    broken = [f"{r}: {v.reason}" for r, v in per_region.items() if v.valid is False]
+    if twice.valid is False:
+        broken.append(twice.reason)
+    if broken:
+        return {"checker": "orders_across_regions", "valid": False, "reason": "; ".join(broken),
+                **details}  # fmt: skip
+    if any(p.valid == checkers.UNKNOWN for p in parts):
+        why = "; ".join(p.reason for p in parts if p.valid == checkers.UNKNOWN)
+        return {"checker": "orders_across_regions", "valid": checkers.UNKNOWN, "reason": why,
+                **details}  # fmt: skip
+    acknowledged = next(iter(per_region.values())).details.get("acknowledged", 0)
+    return {"checker": "orders_across_regions", "valid": True,
+            "reason": f"{acknowledged} acknowledged orders present once in every region; "
+            + twice.reason, **details}  # fmt: skip
+
+
+def lost_updates(
+    run_dir: str = "", configuration: Configuration = None, secrets: Secrets = None
+) -> dict[str, Any]:
+    """Acknowledged profile writes that neither survived nor were overwritten later in real time."""
+    topology = local_sandbox("lost_updates", configuration)
+    from aftershock.targets.local import regional_reads
+
+    run = _finished_run(configuration, run_dir)
+    _settle(topology, run, configuration)
+    records = history.read(run.path / history.PROFILES_FILE).records
+    finals = regional_reads.profiles(topology, run.key_prefix)
+    return checkers.checked("lost_updates", registers.lost_updates, records, finals).as_dict()
+
+
+def available_during(
+    fault: str = "partition_regions",
+    max_error_ratio: float = 0.01,
+    run_dir: str = "",
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> dict[str, Any]:
+    """Each region's shoppers' checkouts while `fault` held: ADR-037's "no downtime".
+
+    From the injection of `fault` to its heal; a region whose failed share
+    passes `max_error_ratio` had downtime.
+    """
+    run = find_run(sandbox(configuration), run_dir)
+    started = float((configuration or {}).get("aftershock_experiment_started") or 0.0)
+    book = fault_ledger(configuration)
+    injected = book.newest_injection(fault, since=started)
+    healed = book.healed(injected)
+    end = healed.at if healed is not None else time.time()
+    timeline = history.read(run.path / history.TIMELINE_FILE).records
+    result = checkers.checked(
+        "availability_by_region",
+        cross_region.availability_by_region,
+        timeline,
+        injected.at,
+        end,
+        float(max_error_ratio),
+    )
+    return {**result.as_dict(), "fault": fault}
+
+
+def _finished_run(configuration: Configuration, run_dir: str) -> Run:
+    run = find_run(sandbox(configuration), run_dir)
+    if run.live:
+        raise EvidenceMissing(
+            f"the load in {run.path} still runs: stop it (stop_load) before the final read"
+        )
+    return run
+
+
+def _caught_up(topology: Any, run: Run, since: float, wait_s: float) -> float | None:
+    """Seconds from `since` until a write made after it crossed every way; None if none did
+    within `wait_s` of `since`. The lag recorder's samples first, then this probe's own."""
+    from aftershock.targets.local.observe import replication_lag
+
+    seconds = convergence.time_to_converge(history.read(run.path / LAG_FILE).records, since)
+    while seconds is None and time.time() < since + wait_s:
+        at = time.time()
+        found = replication_lag(topology, 2.0)
+        seconds = convergence.time_to_converge([{**found, "t": at}], since)
+        if seconds is None:
+            time.sleep(POLL_S)
+    return seconds
+
+
+def _settle(topology: Any, run: Run, configuration: Configuration) -> None:
+    """Wait until replication holds everything written before now, or say it could not.
+
+    A final read taken while the regions still exchange the partition's
+    backlog would call orders lost that are only late; the promise gives
+    replication 5 minutes, so the read waits that long (and a little more).
+    """
+    stuck = run.path / STUCK_FILE
+    if stuck.exists():  # an earlier probe of this run already waited the whole budget
+        raise EvidenceMissing(stuck.read_text().strip())
+    now = time.time()
+    wait_s = budgets(configuration).promise_convergence_s + 30.0
+    if _caught_up(topology, run, now, wait_s) is None:
+        why = f"replication did not catch up within {wait_s:g} s: the final read would be premature"
+        stuck.write_text(why + "\n")
+        raise EvidenceMissing(why)
+
+
+def _healed_at(configuration: Configuration, fault: str) -> float:
+    started = float((configuration or {}).get("aftershock_experiment_started") or 0.0)
+    book = fault_ledger(configuration)
+    healed = book.healed(book.newest_injection(fault, since=started))
+    if healed is None:
+        raise EvidenceMissing(f"{fault} was never healed: convergence cannot be timed")
+    return healed.at
