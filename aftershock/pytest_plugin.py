@@ -256,9 +256,12 @@ class GateSession:
         if not self.booted and not self.reuse:
             lifecycle.up(self.topology, self.options)
             self.booted = True
-            self.root.mkdir(parents=True, exist_ok=True)
-            (self.root / "sandbox.json").write_text(json.dumps(self.options.as_dict(), indent=2))
-        elif not first:
+        if first:  # the report heads its promise column with the topology and policies
+            from aftershock.sandbox.state import options_of
+
+            booted = options_of(self.topology) or self.options.as_dict()
+            (self.root / "sandbox.json").write_text(json.dumps(booted, indent=2))
+        else:
             # A load the previous experiment left running would write into this one's evidence.
             stop(registry_path(self.topology.state_root, self.topology.name))
             make_whole(self.topology)

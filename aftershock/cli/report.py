@@ -72,3 +72,39 @@ def _history(results: Path, last: int) -> None:
         table.add_row(run["run"], run["verdict"], score(run["score"]), "\n".join(parts))
     out().print(table)
     out().print(f"trend of {len(shown)} runs: {html}, {md}")
+
+
+def compare(
+    runs: Annotated[
+        list[Path],
+        typer.Argument(help="Run directories (results/gate-<time>), one column each."),
+    ],
+    output: Annotated[
+        Path | None, typer.Option("--out", help="Also write the table to this Markdown file.")
+    ] = None,
+) -> None:
+    """The side-by-side promise table: one row per promise, one column per run's topology.
+
+    Run the same experiments (e.g. `-m active-active`) once per topology and
+    policy (`--topology`, `--policies`), then put the runs side by side.
+    """
+    from aftershock.report.figures import ReportError
+    from aftershock.report.promises import table
+    from aftershock.report.run import run_summary
+
+    columns = []
+    with operator_errors("no table written"):
+        for run_dir in runs:
+            if not run_dir.is_dir():
+                err().print(f"[bold red]error:[/] {run_dir}: no such directory")
+                raise typer.Exit(2)
+            try:
+                summary = run_summary(run_dir)
+            except ReportError as exc:
+                err().print(f"[bold red]error:[/] {exc}")
+                raise typer.Exit(2) from None
+            columns.append((summary["topology"], summary["promises"]))
+        text = table(columns)
+        if output is not None:
+            output.write_text(text, encoding="utf-8")
+    typer.echo(text, nl=False)  # plain: a Markdown table must not be wrapped or styled

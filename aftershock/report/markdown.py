@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aftershock.report import text
+from aftershock.report import promises, text
 
 
 def summary(run: dict[str, Any], link: str = "") -> str:
@@ -28,6 +28,10 @@ def summary(run: dict[str, Any], link: str = "") -> str:
             f"| {text.rto(e['rto'])} | {text.orders(e['orders'])} "
             f"| {text.lag(e['replication_lag'])} | {text.budget(e['error_budget'])} |"
         )
+    if run.get("promises"):
+        label = run.get("topology", "target")
+        lines += ["", f"### Promises, {label}", ""]
+        lines.append(promises.table([(label, run["promises"])]).rstrip("\n"))
     failed = [e for e in run["experiments"] if e["verdict"] != "passed"]
     for e in failed:
         lines += ["", f"### {e['name']} failed", ""]

@@ -16,7 +16,7 @@ from typing import Any
 
 from aftershock.load import history
 from aftershock.load.runs import LAG_FILE
-from aftershock.report import figures, markdown, page, plots, score
+from aftershock.report import figures, markdown, page, plots, promises, score
 from aftershock.runner.experiment import JOURNAL_FILE
 
 HTML_FILE = "report.html"
@@ -66,8 +66,28 @@ def run_summary(run_dir: Path) -> dict[str, Any]:
         "passed": len(experiments) - len(failed),
         "failed": failed,
         "score": score.pooled(experiments),
+        "topology": topology_label(run_dir),
+        "promises": promises.column(experiments),
         "experiments": [_for_dashboards(e) for e in experiments],
     }
+
+
+SANDBOX_FILE = "sandbox.json"
+"""What the gate booted the run's sandbox with (written by the pytest plugin)."""
+
+
+def topology_label(run_dir: Path) -> str:
+    """The run's column head: its topology and policies, or the target when no sandbox ran."""
+    try:
+        options = json.loads((run_dir / SANDBOX_FILE).read_text())
+    except (OSError, ValueError):
+        return "target"
+    if options.get("topology") != "multi-writer":
+        return "single-writer"
+    return (
+        f"multi-writer ({options.get('orders')} orders, {options.get('inventory')} stock, "
+        f"{options.get('order_keys')} keys)"
+    )
 
 
 def _for_dashboards(experiment: dict[str, Any]) -> dict[str, Any]:
