@@ -53,3 +53,11 @@ def test_samples_outside_the_load_are_not_judged_and_none_is_unknown() -> None:
     assert lag_under_load([], LOAD, FAULT).valid == UNKNOWN
     never_undone = lag_under_load(samples({40: 5.0}), LOAD, [(1020.0, None)])
     assert never_undone.valid is True  # excluded to the end
+
+
+def test_a_sample_that_waited_into_the_injection_is_the_faults() -> None:
+    # 1019: started a second before the fault and waited 2 s (capped) through its injection.
+    result = lag_under_load(samples({24: 2.0}), LOAD, FAULT)
+    assert result.valid is True, result.reason
+    # 1017 with 2 s: done by 1019, before the injection: judged, and over the promise.
+    assert lag_under_load(samples({22: 2.0}), LOAD, FAULT).valid is False

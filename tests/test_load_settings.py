@@ -113,8 +113,10 @@ def test_bad_load_requests_are_one_line_and_start_nothing(
     ("text", "expected"),
     [
         ("list=30,product=45,cart=15,checkout=10", {"list": 30, "product": 45, "cart": 15,
-                                                    "checkout": 10}),
-        ("checkout=1", {"list": 0, "product": 0, "cart": 0, "checkout": 1}),
+                                                    "checkout": 10, "profile": 0}),
+        ("checkout=1", {"list": 0, "product": 0, "cart": 0, "checkout": 1, "profile": 0}),
+        ("checkout=1,profile=2", {"list": 0, "product": 0, "cart": 0, "checkout": 1,
+                                  "profile": 2}),
     ],
 )  # fmt: skip
 def test_task_weights_read_as_written(text: str, expected: dict[str, int]) -> None:

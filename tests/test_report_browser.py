@@ -47,7 +47,7 @@ def test_the_report_renders_every_plot_without_console_errors(tmp_path: Path) ->
         page.screenshot(ARTIFACTS / "report.png")
         errors = list(page.errors)
     assert errors == []
-    assert sections == 4
+    assert sections == 4 + 1  # the four experiments and the promise table
     assert [p["id"] for p in plots] == [f"plot-{n}" for n in range(4)]
     for plot in plots:
         assert plot["svg"] >= 1, plot

@@ -38,10 +38,17 @@ def lag_under_load(
         return Result(name, UNKNOWN, reason="no load ran: nothing was under load")
     start, end = load_span
 
-    def excluded(t: float) -> bool:
-        return any(at <= t < (math.inf if undo is None else undo + settle_s) for at, undo in faults)
+    def excluded(sample: dict[str, Any]) -> bool:
+        # A sample measures from `t` until its row arrived (`max` later): one that began
+        # just before an injection and waited through it is the fault's, not the steady state's.
+        began = float(sample["t"])
+        ended = began + float(sample["max"] if sample.get("max") is not None else 0.0)
+        return any(
+            at <= ended and began < (math.inf if undo is None else undo + settle_s)
+            for at, undo in faults
+        )
 
-    judged = [s for s in samples if start <= float(s["t"]) <= end and not excluded(float(s["t"]))]
+    judged = [s for s in samples if start <= float(s["t"]) <= end and not excluded(s)]
     unmeasured = [s for s in judged if s.get("max") is None]
     values = sorted(float(s["max"]) for s in judged if s.get("max") is not None)
     details: dict[str, Any] = {
