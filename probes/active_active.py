@@ -14,9 +14,9 @@ from typing import Any
 
 from chaoslib.types import Configuration, Secrets
 
-from aftershock.check import checkers, convergence, cross_region, registers
+from aftershock.check import checkers, convergence, cross_region, regional_judge
 from aftershock.config.budgets import budgets
-from aftershock.config.target import sandbox
+from aftershock.config.target import sandbox, target_name
 from aftershock.errors import EvidenceMissing
 from aftershock.load import history
 from aftershock.load.runner import find_run
@@ -72,15 +72,17 @@ def stock_conserved(
     acknowledged order neither holds. Names lost decrements and oversold
     units by product.
     """
-    topology = local_sandbox("stock_conserved", configuration)
-    from aftershock.targets.local import regional_reads
-
     run = _finished_run(configuration, run_dir)
+    if _remote(configuration):
+        return _observe("stock_conserved", configuration, run=run)
+    topology = local_sandbox("stock_conserved", configuration)
+    from aftershock.targets.local.regional_reads import inventory_policy
+
     _settle(topology, run, configuration)
     records = history.read(run.path / history.HISTORY_FILE).records
-    sold = regional_reads.units_sold(regional_reads.order_lines(topology), records)
-    result = convergence.conservation(regional_reads.stock(topology), sold)
-    return {**result.as_dict(), "inventory": regional_reads.inventory_policy(topology)}
+    inventory = inventory_policy(topology)
+    result = regional_judge.stock_conserved(_each(topology), inventory, records)
+    return {**result.as_dict(), "inventory": inventory}
 
 
 def orders_across_regions(
@@ -92,56 +94,27 @@ def orders_across_regions(
     acknowledged with two different orders (a checkout and its resubmission
     through the other region). Valid only when every part is.
     """
-    topology = local_sandbox("orders_across_regions", configuration)
-    from aftershock.targets.local import regional_reads
-
     run = _finished_run(configuration, run_dir)
+    if _remote(configuration):
+        return _observe("orders_across_regions", configuration, run=run)
+    topology = local_sandbox("orders_across_regions", configuration)
     _settle(topology, run, configuration)
     found = history.read(run.path / history.HISTORY_FILE)
     resubmits = history.read(run.path / history.RESUBMITS_FILE).records
-    per_region = {
-        region: checkers.order_integrity(found.records, held, found.torn)
-        for region, held in regional_reads.orders(topology, run.key_prefix).items()
-    }
-    twice = checkers.checked(
-        "accepted_twice", cross_region.accepted_twice, found.records, resubmits
-    )
-    parts = [*per_region.values(), twice]
-    details = {
-        "regions": {r: v.as_dict() for r, v in per_region.items()},
-        "accepted_twice": twice.as_dict(),
-        "lost": sorted({k for v in per_region.values() for k in v.details.get("lost", [])}),
-        "lost_by_region": {r: len(v.details.get("lost", [])) for r, v in per_region.items()},
-        "keys_accepted_twice": twice.details.get("count", 0),
-    }
-    broken = [f"{r}: {v.reason}" for r, v in per_region.items() if v.valid is False]
-    if twice.valid is False:
-        broken.append(twice.reason)
-    if broken:
-        return {"checker": "orders_across_regions", "valid": False, "reason": "; ".join(broken),
-                **details}  # fmt: skip
-    if any(p.valid == checkers.UNKNOWN for p in parts):
-        why = "; ".join(p.reason for p in parts if p.valid == checkers.UNKNOWN)
-        return {"checker": "orders_across_regions", "valid": checkers.UNKNOWN, "reason": why,
-                **details}  # fmt: skip
-    acknowledged = next(iter(per_region.values())).details.get("acknowledged", 0)
-    return {"checker": "orders_across_regions", "valid": True,
-            "reason": f"{acknowledged} acknowledged orders present once in every region; "
-            + twice.reason, **details}  # fmt: skip
+    return regional_judge.orders_across_regions(_each(topology), found, resubmits, run.key_prefix)
 
 
 def lost_updates(
     run_dir: str = "", configuration: Configuration = None, secrets: Secrets = None
 ) -> dict[str, Any]:
     """Acknowledged profile writes that neither survived nor were overwritten later in real time."""
-    topology = local_sandbox("lost_updates", configuration)
-    from aftershock.targets.local import regional_reads
-
     run = _finished_run(configuration, run_dir)
+    if _remote(configuration):
+        return _observe("lost_updates", configuration, run=run)
+    topology = local_sandbox("lost_updates", configuration)
     _settle(topology, run, configuration)
     records = history.read(run.path / history.PROFILES_FILE).records
-    finals = regional_reads.profiles(topology, run.key_prefix)
-    return checkers.checked("lost_updates", registers.lost_updates, records, finals).as_dict()
+    return regional_judge.lost_updates(_each(topology), records, run.key_prefix).as_dict()
 
 
 def available_during(
@@ -172,6 +145,23 @@ def available_during(
         float(max_error_ratio),
     )
     return {**result.as_dict(), "fault": fault}
+
+
+def _remote(configuration: Configuration) -> bool:
+    return target_name(configuration) != "local"
+
+
+def _observe(probe: str, configuration: Configuration, **params: Any) -> dict[str, Any]:
+    """The probe on a remote target: ADR-037's two writers, as its target file names them."""
+    from aftershock.targets.drivers import observe
+
+    return observe(target_name(configuration), probe, configuration, **params)
+
+
+def _each(topology: Any) -> regional_judge.Each:
+    from aftershock.targets.local.regional_reads import each_region
+
+    return lambda read: each_region(topology, read)
 
 
 def _finished_run(configuration: Configuration, run_dir: str) -> Run:

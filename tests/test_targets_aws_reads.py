@@ -211,3 +211,26 @@ def test_region_ready_needs_route53_health_and_the_endpoint(
     assert down["edge"] == "DOWN"
     assert asked == ["https://taiwan.shop.staging.seed.example/health/readiness"] * 2
     fake.done()
+
+
+def test_the_dry_run_plans_adr037s_final_reads_on_both_regional_writers() -> None:
+    from aftershock.runner import dry_run
+    from aftershock.targets.drivers import EXPERIMENTS
+
+    [plan] = dry_run.plan_all([EXPERIMENTS / "partition-active-active.json"], "aws", load(EXAMPLE))
+    assert plan.runnable, plan.unsupported
+    reads = [line.strip() for line in plan.lines if line.strip().startswith("sql.")]
+    for what in ("orders of the run", "stock and order lines", "profiles of the run",
+                 "replicated tables, row by row"):  # fmt: skip
+        hosts = {line.rsplit("[", 1)[1] for line in reads if line.startswith(f"sql.{what}")}
+        assert len(hosts) == 2, (what, reads)  # one read per region's own writer
+
+
+def test_a_target_file_naming_one_writer_is_refused_in_one_line(tmp_path: Path) -> None:
+    text = EXAMPLE.read_text()
+    start = text.index("    tokyo:\n      host: seed-staging-orders-tokyo")
+    end = text.index("\n\n", start)
+    bad = tmp_path / "one-writer.yaml"
+    bad.write_text(text[:start] + text[end:])
+    with pytest.raises(TargetFileInvalid, match=r"database\.writers\.tokyo: missing"):
+        load(bad)

@@ -74,6 +74,11 @@ class Eks:
     cidrs: tuple[str, ...]
 
 
+INVENTORY_DESIGNS = ("lww", "min", "delta")
+"""How ADR-037's writers keep stock (the sandbox's `--inventory`): the stock row's merge, or
+per-region allotments."""
+
+
 @dataclass(frozen=True)
 class Sql:
     """How the final reads reach the orders database (the Aurora global writer endpoint).
@@ -128,6 +133,9 @@ class TargetFile:
     reboot_force_failover: bool
     regions: dict[str, Region]
     sql: Sql | None = None
+    # ADR-037's multi-writer design: each region's own writer endpoint (pglogical both ways).
+    writers: dict[str, Sql] = field(default_factory=dict)
+    inventory: str = "lww"  # how the writers keep stock: lww, min or delta (ADR-037)
     budgets: dict[str, float] = field(default_factory=dict)  # aftershock.config.budgets
     events: Events | None = None  # MSK + MirrorMaker 2 (aftershock.config.target_events)
     global_cache_id: str = ""  # the ElastiCache Global Datastore of the catalog cache
@@ -190,7 +198,15 @@ def _parse(path: Path, raw: Any, problems: list[str]) -> TargetFile:
     allow = top.section("allowlist") or Fields({}, "allowlist", [])
     allow.known("account_ids", "regions", "kube_contexts")
     database = top.section("database") or Fields({}, "database", [])
-    database.known("global_cluster_id", "primary_region", "reboot_force_failover", "sql")
+    database.known(
+        "global_cluster_id", "primary_region", "reboot_force_failover", "sql", "writers",
+        "inventory",
+    )  # fmt: skip
+    inventory = database.text("inventory", default="lww")
+    if inventory not in INVENTORY_DESIGNS:
+        problems.append(
+            f"database.inventory: {inventory!r} is not one of {', '.join(INVENTORY_DESIGNS)}"
+        )
     primary = database.text("primary_region", default="taiwan")
     if primary and primary not in REGIONS:
         problems.append(f"database.primary_region: {primary!r} is not one of {', '.join(REGIONS)}")
@@ -211,6 +227,8 @@ def _parse(path: Path, raw: Any, problems: list[str]) -> TargetFile:
         reboot_force_failover=database.flag("reboot_force_failover", True),
         regions={},
         sql=_sql(database.section("sql", required=False)),
+        writers=_writers(database.section("writers", required=False)),
+        inventory=inventory,
         budgets={k: float(v) for k, v in budgets.items()} if isinstance(budgets, dict) else {},
     )
     regions = top.section("regions")
@@ -277,6 +295,19 @@ def _region(name: str, fields: Fields, account: str) -> Region:
         isolation=_isolation(fields.section("isolation")),
         eks=_eks(fields.section("eks", required=False)),
     )
+
+
+def _writers(fields: Fields | None) -> dict[str, Sql]:
+    """`database.writers`: one SQL endpoint per region, both regions or none."""
+    if fields is None:
+        return {}
+    fields.known(*REGIONS)
+    found = {}
+    for region in REGIONS:
+        sql = _sql(fields.section(region))
+        if sql is not None:
+            found[region] = sql
+    return found
 
 
 def _sql(fields: Fields | None) -> Sql | None:

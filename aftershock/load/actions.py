@@ -37,6 +37,7 @@ def start_load(
     duration: int = 60,
     run_dir: str = "",
     hot_products: int = 0,
+    resubmit_share: float = 0.1,
     configuration: Configuration = None,
     secrets: Secrets = None,
 ) -> dict[str, Any]:
@@ -47,9 +48,12 @@ def start_load(
     is `aftershock_host` from the configuration, else the sandbox's edge;
     evidence goes to `run_dir` (default `results/load-<time>`). With
     `hot_products`, shoppers only buy the catalog's first N products (a
-    flash sale: both regions sell the same items at once).
+    flash sale: both regions sell the same items at once). `resubmit_share`
+    of the acknowledged checkouts are sent again, same key, through the
+    other region.
     """
     settings, registry = _settings(users, spawn_rate, shape, duration, run_dir, configuration)
+    settings = replace(settings, resubmit_share=float(resubmit_share))
     if hot_products > 0:
         settings = replace(settings, products=min(settings.products, int(hot_products)))
     run, process = launch(settings, registry)

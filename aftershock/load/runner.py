@@ -59,6 +59,8 @@ class LoadSettings:
     task_weights: str = task_mix.DEFAULT_WEIGHTS
     products: int = 1000
     run_id: str = ""
+    # Share of acknowledged checkouts sent again, same key, through the other region.
+    resubmit_share: float = 0.1
 
     def validate(self) -> None:
         """Raise LoadError on the first bad value, before anything starts."""
@@ -72,6 +74,8 @@ class LoadSettings:
             raise LoadError(f"shape must be one of {', '.join(SHAPES)}, not {self.shape!r}")
         if not 1 <= self.duration <= 7 * 24 * 3600:
             raise LoadError(f"duration must be 1 s to 7 days, not {self.duration} s")
+        if not 0.0 <= self.resubmit_share <= 1.0:
+            raise LoadError(f"resubmit share must be between 0 and 1, not {self.resubmit_share}")
         if not 1 <= self.processes <= 64:
             raise LoadError(f"processes must be between 1 and 64, not {self.processes}")
         try:
@@ -92,6 +96,7 @@ class LoadSettings:
             "--exit-code-on-error", "0", "--only-summary",
             "--run-dir", str(self.run_dir), "--think-time", self.think_time,
             "--task-weights", self.task_weights, "--products", str(self.products),
+            "--resubmit-share", str(self.resubmit_share),
         ]  # fmt: skip
         if self.shape != "none":
             command += ["--shape", self.shape]

@@ -34,6 +34,7 @@ LOCAL_EVIDENCE = {
     ("probes.traffic", "coverage"),
     ("probes.replication", "lag_under_load"),
     ("probes.events", "mirror_lag_under_load"),
+    ("probes.active_active", "available_during"),
 }
 REMOTE_PROBES = {
     "probes.health": ("region_ready",),
@@ -42,6 +43,12 @@ REMOTE_PROBES = {
     "probes.inventory": ("no_oversell",),
     "probes.events": ("mirror_lag", "backlog_grows", "drain", "total_queue"),
     "probes.cache": ("cache_primary", "cache_lag", "stale_reads", "writes_follow_primary"),
+    "probes.active_active": (
+        "converged",
+        "stock_conserved",
+        "orders_across_regions",
+        "lost_updates",
+    ),
 }
 
 

@@ -176,7 +176,15 @@ def observation(kind: str, probe: str) -> Callable[..., dict[str, Any]] | None:
         from aftershock.targets.aws import sql_reads
 
         found = getattr(sql_reads, probe)
+    if found is None and probe in WRITER_PROBES:
+        from aftershock.targets.aws import writer_reads
+
+        found = getattr(writer_reads, probe)
     return found
+
+
+WRITER_PROBES = ("converged", "stock_conserved", "orders_across_regions", "lost_updates")
+"""ADR-037's final reads over SQL on both regional writers (`aws.writer_reads`)."""
 
 
 PROBE_REASONS = {
