@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from aftershock.report.run import Written
 
 SESSION = pytest.StashKey["GateSession"]()
-TAG_MARKERS = ("gate", "gameday", "active-active")
+TAG_MARKERS = ("gate", "gameday", "active-active", "active-active-repeated")
 PROFILES = {"default": "sync", "unsafe": "unsafe"}  # profile -> replication mode
 
 
@@ -87,6 +87,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "gameday: in the full game-day suite")
     config.addinivalue_line(
         "markers", "active-active: ADR-037's partition, run per topology and policy"
+    )
+    config.addinivalue_line(
+        "markers", "active-active-repeated: three link losses in a row, then reconciliation"
     )
     config.addinivalue_line("markers", "experiment: a Chaos Toolkit experiment file")
 

@@ -50,15 +50,14 @@ def converged(
     the heal: long enough to see a slow heal break the 5 min promise).
     Every row that still differs once replication caught up is named.
     """
-    topology = local_sandbox("converged", configuration)
-    from aftershock.targets.local import regional_reads
-
     run = _finished_run(configuration, run_dir)
     heal_at = _healed_at(configuration, fault)
+    if _remote(configuration):
+        return _observe("converged", configuration, run=run, heal_at=heal_at, wait_s=wait_s)
+    topology = local_sandbox("converged", configuration)
     target_s = budgets(configuration).promise_convergence_s
     seconds = _caught_up(topology, run, heal_at, float(wait_s))
-    rows = regional_reads.tables(topology)
-    result = convergence.convergence(rows, seconds, target_s, capped=seconds is None)
+    result = regional_judge.rows_converged(_each(topology), seconds, target_s)
     return {**result.as_dict(), "heal_at": heal_at, "wait_s": float(wait_s)}
 
 

@@ -29,11 +29,13 @@ from aftershock.sandbox import (
     event_reads,
     eventing,
     haproxy,
+    pglogical,
     postgres,
 )
 from aftershock.sandbox.credentials import Credentials
 from aftershock.sandbox.endpoints import connect, postgres_endpoints
 from aftershock.sandbox.http import get
+from aftershock.sandbox.state import writers_of
 
 
 @dataclass(frozen=True)
@@ -88,24 +90,10 @@ def collect(topology: Topology, creds: Credentials) -> list[Row]:
         role = "-" if ids is None else ("leader" if ids[0] == ids[1] else "follower")
         health = "healthy" if etcd.healthy(topology, site) else "unhealthy"
         rows.append(Row("etcd", site, f"{topology.address(site)}:2379", role, health))
-    replication = replication_rows(topology, creds)
-    for region in REGIONS:
-        state = postgres.node_state(topology, region)
-        if state is None:
-            rows.append(
-                Row("postgres", region, f"{topology.address(region)}:{PG_PORT}", "-", "down")
-            )
-            continue
-        role = "leader" if state.get("role") in ("master", "primary") else "replica"
-        lag = ""
-        if region in replication:
-            info = replication[region]
-            role = "sync replica" if info["sync_state"] == "sync" else "replica"
-            lag = f"{info['lag_seconds']:.3f} s ({info['lag_bytes']} B)"
-        health = state.get("state", "unknown")
-        rows.append(
-            Row("postgres", region, f"{topology.address(region)}:{PG_PORT}", role, health, lag)
-        )
+    if writers_of(topology) == "multi-writer":
+        rows += writer_rows(topology, creds)
+    else:
+        rows += patroni_rows(topology, creds)
     for region in REGIONS:
         health = "healthy" if cache.healthy(topology, region, creds) else "down"
         rows.append(Row("redis", region, f"{topology.address(region)}:{REDIS_PORT}", "-", health))
@@ -148,6 +136,54 @@ def collect(topology: Topology, creds: Credentials) -> list[Row]:
             role = "routes writes" if state == "UP" else "standby"
             state = "UP" if state == "UP" else "not leader"
         rows.append(Row(f"haproxy {proxy}", server, address, role, state))
+    return rows
+
+
+def patroni_rows(topology: Topology, creds: Credentials) -> list[Row]:
+    """Single-writer: each Patroni node's role and state, and each replica's lag."""
+    rows = []
+    replication = replication_rows(topology, creds)
+    for region in REGIONS:
+        state = postgres.node_state(topology, region)
+        if state is None:
+            rows.append(
+                Row("postgres", region, f"{topology.address(region)}:{PG_PORT}", "-", "down")
+            )
+            continue
+        role = "leader" if state.get("role") in ("master", "primary") else "replica"
+        lag = ""
+        if region in replication:
+            info = replication[region]
+            role = "sync replica" if info["sync_state"] == "sync" else "replica"
+            lag = f"{info['lag_seconds']:.3f} s ({info['lag_bytes']} B)"
+        health = state.get("state", "unknown")
+        rows.append(
+            Row("postgres", region, f"{topology.address(region)}:{PG_PORT}", role, health, lag)
+        )
+    return rows
+
+
+def writer_rows(topology: Topology, creds: Credentials) -> list[Row]:
+    """Multi-writer: each region's primary with its subscription, its state and its lag.
+
+    The lag is a real cross-region write: a row committed in the other
+    region, timed until it is readable here (capped at 1 s).
+    """
+    rows = []
+    subscriptions = pglogical.subscription_status(topology, creds)
+    for region in REGIONS:
+        sub = subscriptions[region]
+        address = f"{topology.address(region)}:{PG_PORT}"
+        if sub["status"] == "unreachable":
+            rows.append(Row("postgres", region, address, "primary", "down"))
+            continue
+        mark = pglogical.mark_lag(topology, creds, pglogical.other(region), timeout=1.0)
+        if mark["seconds"] is None:
+            lag = "unmeasured"
+        else:
+            lag = f"{'>= ' if mark['capped'] else ''}{mark['seconds']:.3f} s from {mark['from']}"
+        role = f"primary, {sub['subscription']}"
+        rows.append(Row("postgres", region, address, role, str(sub["status"]), lag))
     return rows
 
 
