@@ -38,7 +38,7 @@ STUCK_FILE = "replication_stuck.txt"
 
 def converged(
     fault: str = "partition_regions",
-    wait_s: float = 330.0,
+    wait_s: float = 0.0,
     run_dir: str = "",
     configuration: Configuration = None,
     secrets: Secrets = None,
@@ -47,11 +47,13 @@ def converged(
 
     The time is the first lag sample after the heal that crossed every way
     (the lag recorder's, else this probe's own, taken until `wait_s` after
-    the heal: long enough to see a slow heal break the 5 min promise).
+    the heal; 0: the promise and 30 s more, long enough to see a slow heal
+    break it).
     Every row that still differs once replication caught up is named.
     """
     run = _finished_run(configuration, run_dir)
     heal_at = _healed_at(configuration, fault)
+    wait_s = float(wait_s) or budgets(configuration).promise_convergence_s + 30.0
     if _remote(configuration):
         return _observe("converged", configuration, run=run, heal_at=heal_at, wait_s=wait_s)
     topology = local_sandbox("converged", configuration)
