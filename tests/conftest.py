@@ -7,21 +7,13 @@ import zlib
 from collections.abc import Iterator
 
 import pytest
-from sandbox_probes import diagnostics, make_whole
+from sandbox_probes import diagnostics, make_whole, require_sandbox_host
 
 from aftershock.config.topology import Topology
-from aftershock.errors import PreflightError, SandboxError
-from aftershock.sandbox import lifecycle, preflight
+from aftershock.errors import SandboxError
+from aftershock.sandbox import lifecycle
 
 SHARED_SANDBOX = "tshared"
-
-
-def require_sandbox_host() -> None:
-    """Fail (not skip) when the machine cannot run a sandbox: a skip would hide it."""
-    try:
-        preflight.check_all()
-    except PreflightError as exc:
-        pytest.fail(f"{exc} (or deselect with -m 'not sandbox')", pytrace=False)
 
 
 @pytest.fixture(scope="session")

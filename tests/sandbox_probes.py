@@ -5,10 +5,14 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from aftershock.config.topology import Topology
+from aftershock.errors import PreflightError
+from aftershock.sandbox import preflight
 from aftershock.targets.local.reset import diagnostics, edge_state, make_whole, rejoin, wait_for
 
-__all__ = ["diagnostics", "edge_state", "make_whole", "rejoin", "wait_for"]
+__all__ = ["diagnostics", "edge_state", "make_whole", "rejoin", "require_sandbox_host", "wait_for"]
 
 CONNECT = """
 import socket, sys
@@ -73,3 +77,11 @@ def transfer_seconds(topology: Topology, source: str, target: str, size: int) ->
     finally:
         sink.kill()
         sink.wait()
+
+
+def require_sandbox_host() -> None:
+    """Fail (not skip) when the machine cannot run a sandbox: a skip would hide it."""
+    try:
+        preflight.check_all()
+    except PreflightError as exc:
+        pytest.fail(f"{exc} (or deselect with -m 'not sandbox')", pytrace=False)

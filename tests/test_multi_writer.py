@@ -13,15 +13,19 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from sandbox_probes import require_sandbox_host
 from test_gate_verdicts import ROOT, environment, journal, verdict_line
 
 from aftershock.config.topology import REGIONS, Topology
 from aftershock.sandbox import lifecycle, pglogical
+from aftershock.sandbox import status as sandbox_status
 from aftershock.sandbox.options import SandboxOptions
 from aftershock.sandbox.state import load_credentials
 
@@ -30,10 +34,40 @@ pytestmark = pytest.mark.sandbox
 EXPERIMENT = "partition-active-active"
 
 
-def run_partition(
-    topology: Topology, results: Path, budgets: dict[str, float] | None = None
-) -> tuple[int, str, dict[str, Any]]:
-    """The gate's run of the partition on `topology`; exit code, output, verdicts by name."""
+@dataclass
+class GateRun:
+    """One design's gate run of the partition: its exit code, output and verdicts."""
+
+    code: int
+    text: str
+    verdicts: dict[str, Any]
+    results: Path
+
+
+DESIGNS = {
+    # ADR-037 as written: local orders, the ADR's minimum rule, global keys. Its
+    # reconciliation budget is tightened to 10 s (a target file's budgets):
+    # pglogical notices a dead link late, so the convergence verdict must fail.
+    "adr": ("mwadr", SandboxOptions(topology="multi-writer", inventory="min"),
+            {"promise_convergence_s": 10}),
+    # Quorum orders; profile replication is also broken on purpose (below).
+    "quorum": ("mwquo", SandboxOptions(topology="multi-writer", orders="quorum"), None),
+    # The corrected design: per-region allotments and region-scoped keys.
+    "corrected": ("mwfix", SandboxOptions(topology="multi-writer", inventory="delta",
+                                          order_keys="region"), None),
+}  # fmt: skip
+
+DROP_REMOTE_PROFILES = """
+CREATE FUNCTION drop_remote_profiles() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RETURN NULL; END $$;
+CREATE TRIGGER profiles_drop_remote BEFORE INSERT OR UPDATE ON profiles
+    FOR EACH ROW EXECUTE FUNCTION drop_remote_profiles();
+ALTER TABLE profiles ENABLE REPLICA TRIGGER profiles_drop_remote;
+"""
+"""A broken apply: each region silently discards the other region's profile writes."""
+
+
+def gate_command(topology: Topology, results: Path, budgets: dict[str, float] | None) -> list[str]:
     command = [
         sys.executable, "-m", "pytest", "experiments", "-m", "active-active", "--sandbox",
         topology.name, "--reuse-sandbox", "--results", str(results), "-p", "no:cacheprovider",
@@ -42,12 +76,44 @@ def run_partition(
         values = results / "budgets.json"
         values.write_text(json.dumps({"aftershock_budgets": budgets}))
         command += ["--target-file", str(values)]
-    done = subprocess.run(
-        command, cwd=ROOT, env=environment(), capture_output=True, text=True, timeout=900,
-        check=False,
-    )  # fmt: skip
-    verdicts = {v["name"]: v for v in journal(results, EXPERIMENT)["aftershock_verdicts"]}
-    return done.returncode, done.stdout + done.stderr, verdicts
+    return command
+
+
+@pytest.fixture(scope="module")
+def partition_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, GateRun]]:
+    """The three designs' gate runs of the partition, on three sandboxes at once.
+
+    Each run mostly waits (its pauses, pglogical's reconnection), so running
+    them side by side costs CI one run's time, not three.
+    """
+    require_sandbox_host()
+    topologies = {name: Topology(sandbox) for name, (sandbox, _, _) in DESIGNS.items()}
+    try:
+        for name, (_, options, _) in DESIGNS.items():
+            lifecycle.reap(topologies[name])
+            lifecycle.up(topologies[name], options)
+        creds = load_credentials(topologies["quorum"])
+        for region in REGIONS:
+            with pglogical.connect_writer(topologies["quorum"], region, creds) as conn:
+                conn.execute(DROP_REMOTE_PROFILES)
+        started = {}
+        for name, (_, _, budgets) in DESIGNS.items():
+            results = tmp_path_factory.mktemp(name)
+            command = gate_command(topologies[name], results, budgets)
+            process = subprocess.Popen(
+                command, cwd=ROOT, env=environment(), stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT, text=True,
+            )  # fmt: skip
+            started[name] = (process, results)
+        runs = {}
+        for name, (process, results) in started.items():
+            output, _ = process.communicate(timeout=900)
+            verdicts = {v["name"]: v for v in journal(results, EXPERIMENT)["aftershock_verdicts"]}
+            runs[name] = GateRun(process.returncode, output, verdicts, results)
+        yield runs
+    finally:
+        for topology in topologies.values():
+            lifecycle.reap(topology)
 
 
 def output_of(verdicts: dict[str, Any], name: str) -> dict[str, Any]:
@@ -62,6 +128,9 @@ def test_multi_writer_boots_fast_and_replicates_both_ways(fresh_topology: Topolo
     status = pglogical.subscription_status(fresh_topology, creds)
     assert {r: s["status"] for r, s in status.items()} == dict.fromkeys(REGIONS, "replicating")
     assert all(s["forward_origins"] == [] for s in status.values())
+    rows = [r for r in sandbox_status.collect(fresh_topology, creds) if r.component == "postgres"]
+    assert [(r.region, r.health) for r in rows] == [(r, "replicating") for r in REGIONS]
+    assert all(" s from " in r.lag and not r.lag.startswith(">=") for r in rows), rows
     # A real cross-region write each way: an order through each region's shop, read
     # back from the other region's own database.
     for region in REGIONS:
@@ -87,77 +156,53 @@ def test_multi_writer_boots_fast_and_replicates_both_ways(fresh_topology: Topolo
 
 
 def test_the_adrs_policies_fail_the_partition_naming_what_they_lose(
-    fresh_topology: Topology, tmp_path: Path
+    partition_runs: dict[str, GateRun],
 ) -> None:
-    """Local orders, the ADR's minimum rule for stock, global keys: ADR-037 as written.
-
-    The reconciliation promise is tightened to 10 s for this run (a target
-    file's budgets): pglogical takes about 30 s to notice the dead link and
-    reconnect, so the convergence verdict must fail naming that time.
-    """
-    lifecycle.up(fresh_topology, SandboxOptions(topology="multi-writer", inventory="min"))
-    code, text, verdicts = run_partition(fresh_topology, tmp_path, {"promise_convergence_s": 10})
-    assert code == 1, text
-    stock = verdict_line(text, "stock-conserved-no-oversell")
+    run = partition_runs["adr"]
+    assert run.code == 1, run.text
+    stock = verdict_line(run.text, "stock-conserved-no-oversell")
     assert "unit(s) of lost decrements on" in stock, stock
-    lost = output_of(verdicts, "stock-conserved-no-oversell")["regions"]["taiwan"]
+    lost = output_of(run.verdicts, "stock-conserved-no-oversell")["regions"]["taiwan"]
     assert lost["lost_decrements"], lost  # product -> units, named
     assert all(int(units) > 0 for units in lost["lost_decrements"].values())
-    orders = output_of(verdicts, "zero-lost-orders-in-every-region")
+    orders = output_of(run.verdicts, "zero-lost-orders-in-every-region")
     if orders["keys_accepted_twice"]:  # resubmissions crossed the partition: named by key
-        assert "accepted twice" in verdict_line(text, "zero-lost-orders-in-every-region")
-    converged = verdict_line(text, "converged-within-5-min-of-the-heal")
-    seconds = output_of(verdicts, "converged-within-5-min-of-the-heal")["seconds"]
-    if seconds is not None and seconds > 10:
-        assert f"converged {seconds:.1f} s after the heal: over the 10 s promise" in converged
-    else:  # the minimum rule left rows that never agree: named, with both values
-        assert "diverged:" in converged, converged
-    assert "no-downtime-in-the-partition" not in text  # both regions kept selling
-    report = json.loads(next(tmp_path.glob("gate-*/summary.json")).read_text())
+        assert "accepted twice" in verdict_line(run.text, "zero-lost-orders-in-every-region")
+    converged = verdict_line(run.text, "converged-within-5-min-of-the-heal")
+    seconds = output_of(run.verdicts, "converged-within-5-min-of-the-heal")["seconds"]
+    assert seconds is not None, converged
+    assert seconds > 10, converged  # pglogical notices the dead link late
+    assert f"caught up {seconds:.1f} s after the heal: over the 10 s promise" in converged
+    # The minimum rule may also leave rows that never agree: then named, with both values.
+    assert "verdict no-downtime-in-the-partition" not in run.text  # both regions kept selling
+    report = json.loads(next(run.results.glob("gate-*/summary.json")).read_text())
     assert report["topology"].startswith("multi-writer (local orders, min stock")
     cell = report["promises"]["no oversell (stocked = left + sold)"]
     assert cell["verdict"] == "❌", cell
 
 
-DROP_REMOTE_PROFILES = """
-CREATE FUNCTION drop_remote_profiles() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN RETURN NULL; END $$;
-CREATE TRIGGER profiles_drop_remote BEFORE INSERT OR UPDATE ON profiles
-    FOR EACH ROW EXECUTE FUNCTION drop_remote_profiles();
-ALTER TABLE profiles ENABLE REPLICA TRIGGER profiles_drop_remote;
-"""
-"""A broken apply: each region silently discards the other's profile writes."""
-
-
 def test_quorum_orders_keep_every_order_and_refuse_checkouts_in_the_partition(
-    fresh_topology: Topology, tmp_path: Path
+    partition_runs: dict[str, GateRun],
 ) -> None:
     """Quorum trades availability for orders. The same run breaks profile replication
     on purpose (an apply-side trigger discards the other region's writes), and the
     lost-update verdict must name what it lost."""
-    lifecycle.up(fresh_topology, SandboxOptions(topology="multi-writer", orders="quorum"))
-    creds = load_credentials(fresh_topology)
-    for region in REGIONS:
-        with pglogical.connect_writer(fresh_topology, region, creds) as conn:
-            conn.execute(DROP_REMOTE_PROFILES)
-    code, text, verdicts = run_partition(fresh_topology, tmp_path)
-    assert code == 1, text
-    downtime = verdict_line(text, "no-downtime-in-the-partition")
+    run = partition_runs["quorum"]
+    assert run.code == 1, run.text
+    downtime = verdict_line(run.text, "no-downtime-in-the-partition")
     assert "downtime during the fault" in downtime, downtime
-    assert verdicts["zero-lost-orders-in-every-region"]["tolerance_met"] is True, text
-    regions = output_of(verdicts, "no-downtime-in-the-partition")["regions"]
+    assert run.verdicts["zero-lost-orders-in-every-region"]["tolerance_met"] is True, run.text
+    regions = output_of(run.verdicts, "no-downtime-in-the-partition")["regions"]
     assert all(v["failed"] > 0 for v in regions.values()), regions
-    lost = verdict_line(text, "no-lost-profile-updates")
+    lost = verdict_line(run.text, "no-lost-profile-updates")
     assert "acknowledged profile write(s) lost" in lost, lost
 
 
 def test_the_corrected_design_keeps_stock_and_orders_through_the_partition(
-    fresh_topology: Topology, tmp_path: Path
+    partition_runs: dict[str, GateRun],
 ) -> None:
     """Per-region allotments and region-scoped keys: the regions' writes commute."""
-    options = SandboxOptions(topology="multi-writer", inventory="delta", order_keys="region")
-    lifecycle.up(fresh_topology, options)
-    _, text, verdicts = run_partition(fresh_topology, tmp_path)
+    run = partition_runs["corrected"]
     for name in (
         "stock-conserved-no-oversell",
         "zero-lost-orders-in-every-region",
@@ -165,6 +210,6 @@ def test_the_corrected_design_keeps_stock_and_orders_through_the_partition(
         "converged-within-5-min-of-the-heal",
         "no-lost-profile-updates",
     ):
-        assert verdicts[name]["tolerance_met"] is True, (name, output_of(verdicts, name), text)
-    resubmitted = output_of(verdicts, "zero-lost-orders-in-every-region")["accepted_twice"]
+        assert run.verdicts[name]["tolerance_met"] is True, (name, output_of(run.verdicts, name))
+    resubmitted = output_of(run.verdicts, "zero-lost-orders-in-every-region")["accepted_twice"]
     assert resubmitted["count"] == 0

@@ -57,29 +57,18 @@ def convergence(
         "differing_rows": counts,
         "capped": capped,
     }
+    late = ""
+    if seconds is None:
+        late = "replication did not resume after the heal: no write crossed both ways"
+    elif seconds > target_s:
+        late = f"caught up {seconds:.1f} s after the heal: over the {target_s:g} s promise"
     if differing:
         where = ", ".join(f"{n} {t} row(s)" for t, n in counts.items())
         first = next(iter(differing.values()))[0]
-        return Result(
-            "convergence",
-            False,
-            details,
-            f"diverged: {where} differ between {a} and {b} (first: {first})",
-        )
-    if seconds is None:
-        return Result(
-            "convergence",
-            False,
-            details,
-            "replication did not resume after the heal: no write crossed both ways",
-        )
-    if seconds > target_s:
-        return Result(
-            "convergence",
-            False,
-            details,
-            f"converged {seconds:.1f} s after the heal: over the {target_s:g} s promise",
-        )
+        reason = f"diverged: {where} differ between {a} and {b} (first: {first})"
+        return Result("convergence", False, details, f"{reason}; {late}" if late else reason)
+    if late:
+        return Result("convergence", False, details, late)
     return Result(
         "convergence",
         True,

@@ -2,7 +2,8 @@
 
 Heal every recorded fault, leave Patroni's maintenance mode, put the
 leader back in taiwan, wait until tokyo is the sync replica again (cloning
-it afresh when it is wedged) and both shops are up at the edge. The gate
+it afresh when it is wedged) and both shops are up at the edge. On the
+multi-writer topology: wait until a write crosses each way again. The gate
 runs this between experiments; the test suite between tests.
 """
 
@@ -20,6 +21,7 @@ from aftershock.sandbox import (
     event_reads,
     eventing,
     haproxy,
+    pglogical,
     postgres,
     status,
 )
@@ -27,7 +29,7 @@ from aftershock.sandbox.network import namespace_pids
 from aftershock.sandbox.postgres import PG_BIN_DIR
 from aftershock.sandbox.processes import kill_pids
 from aftershock.sandbox.readiness import wait_until
-from aftershock.sandbox.state import load_credentials
+from aftershock.sandbox.state import load_credentials, writers_of
 from aftershock.targets.local import database, heal_all, ledger
 
 
@@ -49,6 +51,43 @@ def make_whole(topology: Topology) -> None:
     heal_all(topology)
     if ledger(topology).entries():
         raise NotWhole(f"faults still recorded after heal: {ledger(topology).entries()}")
+    if writers_of(topology) == "multi-writer":
+        writers_whole(topology)
+    else:
+        patroni_whole(topology)
+    wait_for(
+        lambda: all(edge_state(topology, r) == "UP" for r in REGIONS), what="both shops at the edge"
+    )
+    creds = load_credentials(topology)
+    wait_for(
+        lambda: (
+            all(catalog_cache.healthy(topology, r, creds) for r in REGIONS)
+            and catalog_cache.primary(topology, creds) == CACHE_PRIMARY
+        ),
+        what=f"the catalog cache led from {CACHE_PRIMARY}, its replica linked",
+    )
+    wait_whole_event_path(topology)
+
+
+def writers_whole(topology: Topology) -> None:
+    """Multi-writer: both subscriptions replicating, and a write crossing each way.
+
+    pglogical restarts a subscription whose link died on its own, about
+    30 s after the link is back; nothing here re-enables it (that would hide
+    the platform's own recovery from the next experiment's baseline).
+    """
+    creds = load_credentials(topology)
+    for region in REGIONS:
+        crossed = lambda r=region: not pglogical.mark_lag(topology, creds, r, 1.0)["capped"]  # noqa: E731
+        wait_for(crossed, timeout=WRITERS_TIMEOUT, what=f"a write from {region} crossing over")
+
+
+WRITERS_TIMEOUT = 240.0
+"""Seconds to wait for pglogical's own reconnection (it backs off after repeated failures)."""
+
+
+def patroni_whole(topology: Topology) -> None:
+    """Single writer: Patroni out of maintenance, taiwan leading, tokyo its sync replica."""
     if any(postgres.in_maintenance(topology, r) for r in REGIONS):
         postgres.set_maintenance(topology, load_credentials(topology), False)
         wait_for(
@@ -66,18 +105,6 @@ def make_whole(topology: Topology) -> None:
             raise NotWhole(f"switchover back to taiwan refused ({code}): {message}")
         wait_for(lambda: postgres.leader(topology) == "taiwan", what="taiwan leads again")
     rejoin(topology, "tokyo")
-    wait_for(
-        lambda: all(edge_state(topology, r) == "UP" for r in REGIONS), what="both shops at the edge"
-    )
-    creds = load_credentials(topology)
-    wait_for(
-        lambda: (
-            all(catalog_cache.healthy(topology, r, creds) for r in REGIONS)
-            and catalog_cache.primary(topology, creds) == CACHE_PRIMARY
-        ),
-        what=f"the catalog cache led from {CACHE_PRIMARY}, its replica linked",
-    )
-    wait_whole_event_path(topology)
 
 
 def wait_whole_event_path(topology: Topology) -> None:
