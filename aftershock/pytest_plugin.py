@@ -302,24 +302,13 @@ class GateSession:
             lifecycle.down(self.topology)
 
 
-POLICY_KEYS = {"orders": "orders", "inventory": "inventory", "keys": "order_keys"}
-
-
 def sandbox_options(replication: str, topology: str, policies: str) -> Any:
-    """The sandbox this session boots; a bad `--policies` is a usage error, in one line."""
+    """The sandbox this session boots; a bad `--topology` or `--policies` is a usage error."""
     from aftershock.errors import SandboxError
-    from aftershock.sandbox.options import SandboxOptions
+    from aftershock.sandbox.options import with_policies
 
-    chosen: dict[str, str] = {}
-    for part in filter(None, (p.strip() for p in policies.split(","))):
-        name, _, value = part.partition("=")
-        if name not in POLICY_KEYS or not value:
-            raise pytest.UsageError(
-                f"--policies: expected e.g. orders=quorum,inventory=delta,keys=region, got {part!r}"
-            )
-        chosen[POLICY_KEYS[name]] = value
     try:
-        return SandboxOptions(replication=replication, topology=topology, **chosen)
+        return with_policies(replication, topology, policies)
     except SandboxError as exc:
         raise pytest.UsageError(str(exc)) from None
 

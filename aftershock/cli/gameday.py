@@ -12,6 +12,8 @@ import typer
 
 from aftershock.cli.common import NameOption, err
 from aftershock.config.target import TARGETS
+from aftershock.errors import SandboxError
+from aftershock.sandbox.options import with_policies
 
 EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
 
@@ -45,6 +47,20 @@ def gameday(
             "--allow-destructive", help="aws, k8s: let the faults change the real environment."
         ),
     ] = False,
+    topology: Annotated[
+        str,
+        typer.Option(help="local: single-writer (Patroni) or multi-writer (ADR-037)."),
+    ] = "single-writer",
+    policies: Annotated[
+        str,
+        typer.Option(help="multi-writer policies, e.g. orders=quorum,inventory=delta,keys=region."),
+    ] = "",
+    active_active: Annotated[
+        bool,
+        typer.Option(
+            "--active-active", help="ADR-037's partition experiments (tag active-active)."
+        ),
+    ] = False,
 ) -> None:
     """Run the resilience gate against the target; the exit code is the verdict.
 
@@ -67,14 +83,22 @@ def gameday(
     elif dry_run:
         err().print("[bold red]error:[/] --dry-run plans a remote target: add --target aws or k8s")
         raise typer.Exit(2)
+    try:
+        with_policies("sync", topology, policies)
+    except SandboxError as exc:
+        err().print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    marker = "active-active" if active_active else "gameday" if all_experiments else "gate"
     command = [
-        sys.executable, "-m", "pytest", str(EXPERIMENTS), "-m",
-        "gameday" if all_experiments else "gate", "--target", target, "--sandbox", name,
+        sys.executable, "-m", "pytest", str(EXPERIMENTS), "-m", marker,
+        "--target", target, "--sandbox", name, "--topology", topology,
         "-p", "no:cacheprovider", "-v", "--log-cli-level=INFO",
         "--log-cli-format=%(asctime)s %(message)s", "--log-cli-date-format=%H:%M:%S",
     ]  # fmt: skip
     if select:
         command += ["-k", select]
+    if policies:
+        command += ["--policies", policies]
     if target_file is not None:
         command += ["--target-file", str(target_file)]
     if reuse_sandbox:

@@ -79,6 +79,25 @@ class SandboxOptions:
         return asdict(self)
 
 
+POLICY_KEYS = {"orders": "orders", "inventory": "inventory", "keys": "order_keys"}
+
+
+def with_policies(replication: str, topology: str, policies: str) -> SandboxOptions:
+    """The options for `--topology` and `--policies orders=quorum,inventory=delta,keys=region`.
+
+    Raises SandboxError, in one line, on anything it cannot use.
+    """
+    chosen: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in policies.split(","))):
+        name, _, value = part.partition("=")
+        if name not in POLICY_KEYS or not value:
+            raise SandboxError(
+                f"--policies: expected e.g. orders=quorum,inventory=delta,keys=region, got {part!r}"
+            )
+        chosen[POLICY_KEYS[name]] = value
+    return SandboxOptions(replication=replication, topology=topology, **chosen)
+
+
 def _choice(flag: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise SandboxError(f"{flag} must be one of {', '.join(choices)}, not {value!r}")
