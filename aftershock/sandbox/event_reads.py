@@ -9,16 +9,18 @@ that it could not look, never that nothing was behind.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import nats
+import psycopg
 
 from aftershock.config.topology import REGIONS, Topology
 from aftershock.sandbox import brokers, event_streams, eventing
-from aftershock.sandbox.endpoints import connect
+from aftershock.sandbox.endpoints import connect, connect_node
 from aftershock.sandbox.shop.schema import DATABASE
-from aftershock.sandbox.state import load_credentials
+from aftershock.sandbox.state import load_credentials, writers_of
 
 
 @dataclass
@@ -106,12 +108,15 @@ def stream_heads(topology: Topology) -> dict[str, int | None]:
 
 def outbox_backlog(topology: Topology, timeout: float = 2.0) -> dict[str, dict[str, Any]]:
     """Per region: outbox rows waiting for the relay, the newest row id, the oldest row's age."""
-    creds = load_credentials(topology)
-    with connect(topology, creds, "write", dbname=DATABASE, timeout=timeout) as conn:
-        rows = conn.execute(
-            "SELECT region, count(*), max(id),"
-            " EXTRACT(epoch FROM now() - min(created_at))::float8 FROM outbox GROUP BY region"
-        ).fetchall()
+    query = (
+        "SELECT region, count(*), max(id),"
+        " EXTRACT(epoch FROM now() - min(created_at))::float8 FROM outbox"
+        " WHERE region = ANY(%s) GROUP BY region"
+    )
+    rows: list[Any] = []
+    for regions, conn in _outboxes(topology, timeout):
+        with conn:
+            rows += conn.execute(query, (regions,)).fetchall()
     backlog = {r: {"rows": 0, "max_id": 0, "oldest_s": 0.0} for r in REGIONS}
     for region, count, max_id, oldest in rows:
         backlog[region] = {"rows": int(count), "max_id": int(max_id), "oldest_s": round(oldest, 3)}
@@ -120,12 +125,30 @@ def outbox_backlog(topology: Topology, timeout: float = 2.0) -> dict[str, dict[s
 
 def outbox_rows_up_to(topology: Topology, region: str, max_id: int) -> int:
     """How many of the region's outbox rows with id <= `max_id` are still waiting."""
+    waiting = 0
+    for regions, conn in _outboxes(topology, 2.0):
+        with conn:
+            if region not in regions:
+                continue
+            row = conn.execute(
+                "SELECT count(*) FROM outbox WHERE region = %s AND id <= %s", (region, max_id)
+            ).fetchone()
+            waiting += int(row[0]) if row else 0
+    return waiting
+
+
+def _outboxes(
+    topology: Topology, timeout: float
+) -> Iterator[tuple[list[str], psycopg.Connection[Any]]]:
+    """Where each region's outbox lives: the leader's database holds both regions'
+    (single writer); each region's own primary holds its own (multi-writer, where the
+    outbox is not replicated)."""
     creds = load_credentials(topology)
-    with connect(topology, creds, "write", dbname=DATABASE, timeout=2) as conn:
-        row = conn.execute(
-            "SELECT count(*) FROM outbox WHERE region = %s AND id <= %s", (region, max_id)
-        ).fetchone()
-    return int(row[0]) if row else 0
+    if writers_of(topology) != "multi-writer":
+        yield list(REGIONS), connect(topology, creds, "write", dbname=DATABASE, timeout=timeout)
+        return
+    for region in REGIONS:
+        yield [region], connect_node(topology, region, creds, DATABASE, timeout)
 
 
 def copies(
