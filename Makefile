@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml scripts/install-deps.sh
 	touch $@
 
 test: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=25
 
 # The resilience gate: every experiment tagged `gate`, on a sandbox the run
 # boots and tears down itself. Its exit code is the verdict; journals, load

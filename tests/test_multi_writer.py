@@ -32,6 +32,7 @@ from aftershock.sandbox.state import load_credentials
 pytestmark = pytest.mark.sandbox
 
 EXPERIMENT = "partition-active-active"
+HOLD_S = "20"  # still twice the replication links' 10 s timeouts: a real link loss
 
 
 @dataclass
@@ -101,7 +102,8 @@ def partition_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[st
             results = tmp_path_factory.mktemp(name)
             command = gate_command(topologies[name], results, budgets)
             process = subprocess.Popen(
-                command, cwd=ROOT, env=environment(), stdout=subprocess.PIPE,
+                command, cwd=ROOT, env={**environment(), "AFTERSHOCK_PARTITION_HOLD_S": HOLD_S},
+                stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT, text=True,
             )  # fmt: skip
             started[name] = (process, results)
