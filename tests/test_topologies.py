@@ -99,3 +99,15 @@ def test_the_promise_table_puts_each_topology_in_its_own_column() -> None:
     stock = next(line for line in lines if line.startswith("| no oversell"))
     assert "❌ 65 units of lost decrements on 42 products, 0 oversold" in stock
     assert "✅ 29.7 s after the heal" in text
+
+
+def test_runs_of_one_design_share_a_column() -> None:
+    outage = {"RTO < 5 min": {"verdict": promises.MET, "figure": "12.0 s", "by": "region-outage"}}
+    partition = {"RTO < 5 min": {"verdict": promises.NOT_RUN, "figure": "not run", "by": ""}}
+    other = {"RTO < 5 min": {"verdict": promises.BROKEN, "figure": "400.0 s", "by": "x"}}
+    columns = promises.merged([("a", outage), ("b", other), ("a", partition)])
+    assert [label for label, _ in columns] == ["a", "b"]
+    assert columns[0][1]["RTO < 5 min"]["figure"] == "12.0 s"  # the judged cell wins
+    both = promises.merged([("a", outage), ("a", other)])[0][1]["RTO < 5 min"]
+    assert both["verdict"] == promises.BROKEN
+    assert both["figure"] == "12.0 s; 400.0 s"

@@ -83,13 +83,14 @@ def compare(
         Path | None, typer.Option("--out", help="Also write the table to this Markdown file.")
     ] = None,
 ) -> None:
-    """The side-by-side promise table: one row per promise, one column per run's topology.
+    """The side-by-side promise table: one row per promise, one column per topology.
 
     Run the same experiments (e.g. `-m active-active`) once per topology and
-    policy (`--topology`, `--policies`), then put the runs side by side.
+    policy (`--topology`, `--policies`), then put the runs side by side. Runs
+    of the same topology and policies share a column.
     """
     from aftershock.report.figures import ReportError
-    from aftershock.report.promises import table
+    from aftershock.report.promises import merged, table
     from aftershock.report.run import run_summary
 
     columns = []
@@ -104,7 +105,7 @@ def compare(
                 err().print(f"[bold red]error:[/] {exc}")
                 raise typer.Exit(2) from None
             columns.append((summary["topology"], summary["promises"]))
-        text = table(columns)
+        text = table(merged(columns))
         if output is not None:
             output.write_text(text, encoding="utf-8")
     typer.echo(text, nl=False)  # plain: a Markdown table must not be wrapped or styled

@@ -113,6 +113,32 @@ def column(experiments: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
     return cells
 
 
+def merged(
+    columns: list[tuple[str, dict[str, dict[str, str]]]],
+) -> list[tuple[str, dict[str, dict[str, str]]]]:
+    """Runs with the same label (topology and policies) as one column, in first-seen order.
+
+    A promise one run did not judge takes the other's cell; judged by both,
+    it is kept only if both kept it, with both figures. So a fresh sandbox
+    per experiment still makes one column per design.
+    """
+    out: dict[str, dict[str, dict[str, str]]] = {}
+    for label, cells in columns:
+        into = out.setdefault(label, {})
+        for promise, cell in cells.items():
+            have = into.get(promise)
+            if have is None or have["verdict"] == NOT_RUN:
+                into[promise] = dict(cell)
+            elif cell["verdict"] != NOT_RUN:
+                verdict = BROKEN if BROKEN in (have["verdict"], cell["verdict"]) else MET
+                into[promise] = {
+                    "verdict": verdict,
+                    "figure": f"{have['figure']}; {cell['figure']}",
+                    "by": ", ".join(sorted({have["by"], cell["by"]} - {""})),
+                }
+    return list(out.items())
+
+
 def table(columns: list[tuple[str, dict[str, dict[str, str]]]]) -> str:
     """The Markdown table: a row per promise, a column per (label, column)."""
     head = "| promise | " + " | ".join(label for label, _ in columns) + " |"
