@@ -14,20 +14,26 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from aws_stubs import EXAMPLE
 from sandbox_probes import require_sandbox_host
 from test_gate_verdicts import ROOT, environment, journal, verdict_line
 
+from aftershock.config.target_file import Sql, load
 from aftershock.config.topology import REGIONS, Topology
+from aftershock.load import history
+from aftershock.load.runs import Run
 from aftershock.sandbox import lifecycle, pglogical
 from aftershock.sandbox import status as sandbox_status
 from aftershock.sandbox.options import SandboxOptions
 from aftershock.sandbox.state import load_credentials
+from aftershock.targets import drivers
+from aftershock.targets.aws import writer_reads
 
 pytestmark = pytest.mark.sandbox
 
@@ -122,7 +128,9 @@ def output_of(verdicts: dict[str, Any], name: str) -> dict[str, Any]:
     return verdicts[name].get("output") or {}
 
 
-def test_multi_writer_boots_fast_and_replicates_both_ways(fresh_topology: Topology) -> None:
+def test_multi_writer_boots_fast_and_replicates_both_ways(
+    fresh_topology: Topology, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     began = time.monotonic()
     info = lifecycle.up(fresh_topology, SandboxOptions(topology="multi-writer"))
     assert time.monotonic() - began < 15, info  # to the first write and past it: all of it
@@ -135,8 +143,9 @@ def test_multi_writer_boots_fast_and_replicates_both_ways(fresh_topology: Topolo
     assert all(" s from " in r.lag and not r.lag.startswith(">=") for r in rows), rows
     # A real cross-region write each way: an order through each region's shop, read
     # back from the other region's own database.
+    placed = []
     for region in REGIONS:
-        key = f"boot-check@{region}"
+        key = f"boot-{region[:2]}-check@{region}"
         answer = httpx.post(
             f"{fresh_topology.shop_url(region)}/orders",
             json={"items": [{"product_id": 1, "quantity": 1}]},
@@ -144,6 +153,7 @@ def test_multi_writer_boots_fast_and_replicates_both_ways(fresh_topology: Topolo
             timeout=10,
         )
         assert answer.status_code == 201, answer.text
+        placed.append((key, answer.json()["order_id"], region))
         other = pglogical.other(region)
         deadline = time.monotonic() + 5
         with pglogical.connect_writer(fresh_topology, other, creds) as conn:
@@ -155,6 +165,11 @@ def test_multi_writer_boots_fast_and_replicates_both_ways(fresh_topology: Topolo
                     break
                 time.sleep(0.01)
         assert row == (region,), f"{key} never reached {other}"
+
+    # The aws target's ADR-037 reads, over SQL, against these two real writers.
+    judged = aws_final_reads(fresh_topology, tmp_path, monkeypatch, placed)
+    assert judged["valid"] is True, judged
+    assert judged["regions"]["tokyo"]["acknowledged"] == 2
 
 
 def test_the_adrs_policies_fail_the_partition_naming_what_they_lose(
@@ -215,3 +230,31 @@ def test_the_corrected_design_keeps_stock_and_orders_through_the_partition(
         assert run.verdicts[name]["tolerance_met"] is True, (name, output_of(run.verdicts, name))
     resubmitted = output_of(run.verdicts, "zero-lost-orders-in-every-region")["accepted_twice"]
     assert resubmitted["count"] == 0
+
+
+def aws_final_reads(
+    topology: Topology,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    placed: list[tuple[str, int, str]],
+) -> dict[str, Any]:
+    """`aws.writer_reads.orders_across_regions` with the target file's writers on the sandbox."""
+    monkeypatch.setenv("AFTERSHOCK_TEST_PG", load_credentials(topology).postgres)
+    writers = {
+        region: Sql(topology.address(region), 5432, "shop", "postgres", "AFTERSHOCK_TEST_PG",
+                    "disable")
+        for region in REGIONS
+    }  # fmt: skip
+    records = []
+    for key, order_id, region in placed:
+        records.append(history.invoke(key, "boot", "checkout", {"items": []}))
+        records.append(history.complete("ok", key, "boot", "checkout",
+                                        {"order_id": order_id, "region": region}))  # fmt: skip
+    (tmp_path / history.HISTORY_FILE).write_text("".join(json.dumps(r) + "\n" for r in records))
+    target = replace(load(EXAMPLE), writers=writers)
+    ctx = drivers.build(
+        {"aftershock_target": "aws", "aftershock_target_file": str(EXAMPLE),
+         "aftershock_sandbox": topology.name, "aftershock_state_root": str(tmp_path / "state")},
+        "aws", aws_factory=lambda *a: None, credentials=lambda profile: True, target=target,
+    )  # fmt: skip
+    return writer_reads.orders_across_regions(ctx, run=Run(tmp_path, False, "boot"))
