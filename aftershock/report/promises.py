@@ -52,7 +52,11 @@ def _convergence(out: dict[str, Any]) -> str:
 
 def _rto(out: dict[str, Any]) -> str:
     seconds = out.get("seconds") if "seconds" in out else out.get("rto_s")
-    return DASH if seconds is None else f"{float(seconds):.1f} s"
+    if seconds is not None:
+        return f"{float(seconds):.1f} s"
+    if out.get("at_least") is not None:
+        return f"over {float(out['at_least']):.1f} s"
+    return str(out.get("reason") or DASH)
 
 
 def _lag(out: dict[str, Any]) -> str:
