@@ -14,10 +14,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from aftershock.errors import SandboxError
 from aftershock.load import history
 from aftershock.load.runs import LAG_FILE
 from aftershock.report import figures, markdown, page, plots, promises, score
 from aftershock.runner.experiment import JOURNAL_FILE
+from aftershock.sandbox.options import SandboxOptions
 
 HTML_FILE = "report.html"
 MARKDOWN_FILE = "summary.md"
@@ -80,14 +82,9 @@ def topology_label(run_dir: Path) -> str:
     """The run's column head: its topology and policies, or the target when no sandbox ran."""
     try:
         options = json.loads((run_dir / SANDBOX_FILE).read_text())
-    except (OSError, ValueError):
+        return SandboxOptions(**options).policy
+    except (OSError, ValueError, TypeError, SandboxError):
         return "target"
-    if options.get("topology") != "multi-writer":
-        return "single-writer"
-    return (
-        f"multi-writer ({options.get('orders')} orders, {options.get('inventory')} stock, "
-        f"{options.get('order_keys')} keys)"
-    )
 
 
 def _for_dashboards(experiment: dict[str, Any]) -> dict[str, Any]:

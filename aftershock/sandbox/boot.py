@@ -23,7 +23,13 @@ from aftershock.sandbox import (
     writers,
 )
 from aftershock.sandbox.credentials import write_private
-from aftershock.sandbox.endpoints import connect, connect_node, pgpass_text, writable
+from aftershock.sandbox.endpoints import (
+    connect,
+    connect_node,
+    node_answers,
+    pgpass_text,
+    writable,
+)
 from aftershock.sandbox.options import SandboxOptions
 from aftershock.sandbox.processes import DaemonSpec, spawn
 from aftershock.sandbox.readiness import wait_until
@@ -147,7 +153,7 @@ def _link_writers(run: Boot, options: SandboxOptions) -> None:
     """The shop database on each writer, seeded alike, then pglogical both ways, proven."""
     topology, creds = run.topology, load_credentials(run.topology)
     for region in REGIONS:
-        answers = lambda r=region: _node_answers(topology, r)  # noqa: E731
+        answers = lambda r=region: node_answers(topology, r, creds)  # noqa: E731
         run.wait(f"postgres-{region}", answers, f"postgres-{region}")
 
     def create_shop_databases() -> None:
@@ -167,11 +173,6 @@ def _link_writers(run: Boot, options: SandboxOptions) -> None:
     for region in REGIONS:
         crossed = lambda r=region: not pglogical.mark_lag(topology, creds, r, 2.0)["capped"]  # noqa: E731
         run.wait(f"a write from {region} crossed", crossed, "postgres-taiwan", "postgres-tokyo")
-
-
-def _node_answers(topology: Topology, region: str) -> bool:
-    with connect_node(topology, region, load_credentials(topology)) as conn:
-        return conn.execute("SELECT 1").fetchone() is not None
 
 
 def _edge_serves_both_regions(topology: Topology) -> bool:

@@ -104,3 +104,9 @@ def writable(topology: Topology, creds: Credentials) -> bool:
     with connect(topology, creds, "write") as conn:
         row = conn.execute("SELECT pg_is_in_recovery()").fetchone()
         return row is not None and row[0] is False
+
+
+def node_answers(topology: Topology, region: str, creds: Credentials) -> bool:
+    """True when the region's PostgreSQL answers a query on its own address."""
+    with connect_node(topology, region, creds, timeout=2) as conn:
+        return conn.execute("SELECT 1").fetchone() is not None

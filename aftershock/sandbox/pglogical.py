@@ -13,7 +13,6 @@ import time
 from typing import Any
 
 import psycopg
-from psycopg import sql
 
 from aftershock.config.topology import PG_PORT, REGIONS, Topology
 from aftershock.sandbox.credentials import Credentials
@@ -180,15 +179,3 @@ def mark_lag(
 def _first(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
-
-
-def set_conflict_resolution(topology: Topology, creds: Credentials, rule: str) -> None:
-    """Change pglogical's conflict rule on both writers (ALTER SYSTEM, then reload)."""
-    for region in REGIONS:
-        with connect_writer(topology, region, creds) as conn:
-            conn.execute(
-                sql.SQL("ALTER SYSTEM SET pglogical.conflict_resolution = {}").format(
-                    sql.Literal(rule)
-                )
-            )
-            conn.execute("SELECT pg_reload_conf()")

@@ -6,8 +6,7 @@ from typing import Any
 
 from aftershock.config.topology import SITES, Topology
 from aftershock.sandbox import brokers, cache, catalog_cache, etcd, eventing, nft, postgres, shops
-from aftershock.sandbox.credentials import Credentials
-from aftershock.sandbox.endpoints import connect_node
+from aftershock.sandbox.endpoints import node_answers
 from aftershock.sandbox.network import namespace_pids
 from aftershock.sandbox.processes import kill_pids
 from aftershock.sandbox.state import load_credentials, registry
@@ -40,11 +39,6 @@ def crash_region(topology: Topology, region: str) -> dict[str, Any]:
     return {"fault": "crash_region", "id": entry.id, "region": region, "killed": len(pids)}
 
 
-def _answers(topology: Topology, region: str, creds: Credentials) -> bool:
-    with connect_node(topology, region, creds, timeout=2) as conn:
-        return conn.execute("SELECT 1").fetchone() is not None
-
-
 def recover_region(topology: Topology, region: str) -> dict[str, Any]:
     """Start every daemon of `region` that is not running, in dependency order. Idempotent."""
     check_choice(region, SITES)
@@ -56,7 +50,7 @@ def recover_region(topology: Topology, region: str) -> dict[str, Any]:
         f"broker-{region}": lambda: brokers.healthy(topology, region),
         f"patroni-{region}": lambda: postgres.role_check(topology, region, "health"),
         # multi-writer: the region's own primary (crash recovery, then it answers).
-        f"postgres-{region}": lambda: _answers(topology, region, creds),
+        f"postgres-{region}": lambda: node_answers(topology, region, creds),
         f"shop-{region}": lambda: shops.ready(topology, region),
         f"relay-{region}": lambda: eventing.connected(topology, region, "relay"),
         f"fulfil-{region}": lambda: eventing.consuming(topology, region),
