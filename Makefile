@@ -23,9 +23,12 @@ test: $(STAMP)
 # The resilience gate: every experiment tagged `gate`, on a sandbox the run
 # boots and tears down itself. Its exit code is the verdict; journals, load
 # evidence and node logs land in results/gate-<time>/, with the game-day
-# report (report.html, summary.md, summary.json).
+# report (report.html, summary.md, summary.json). The run is also judged
+# against the release policy in gate.yaml (required experiments, minimum
+# score, budgets, regression against the last passing runs in results/).
 gameday: $(STAMP)
 	$(BIN)/pytest experiments -m gate --sandbox $(GAMEDAY_SANDBOX) -p no:cacheprovider \
+		--gate-policy gate.yaml \
 		--junitxml results/gate-junit.xml
 
 # ruff, then the import contract in pyproject.toml: imports go down the layers

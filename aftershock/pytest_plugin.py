@@ -66,6 +66,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="Sandbox topology: one Patroni writer, or ADR-037's primary per region.",
     )
     group.addoption(
+        "--gate-policy",
+        default=None,
+        help="A release policy file (gate.yaml): required experiments, minimum score, "
+        "budgets, regression against the passing runs under --results.",
+    )
+    group.addoption(
         "--policies",
         default="",
         help="multi-writer policies, e.g. orders=quorum,inventory=delta,keys=region "
@@ -78,6 +84,7 @@ def pytest_configure(config: pytest.Config) -> None:
     path = config.getoption("--target-file", None)
     if path and Path(path).suffix in (".yaml", ".yml"):
         _target_file(path)
+    _gate_policy(config.getoption("--gate-policy", None))  # checked before anything boots
     sandbox_options(  # a bad --topology / --policies stops the session before anything boots
         PROFILES[str(config.getoption("--profile", "default"))],
         str(config.getoption("--topology", "single-writer")),
@@ -217,6 +224,8 @@ class GateSession:
         self.experiments = 0
         self.report: Written | None = None
         self.report_error = ""
+        self.policy = _gate_policy(config.getoption("--gate-policy", None))
+        self.policy_result: Any = None
 
     def refusal(self, experiment: dict[str, Any]) -> str | None:
         """Why this session's sandbox topology cannot run `experiment` (None: it can)."""
@@ -290,6 +299,10 @@ class GateSession:
         except Exception as exc:  # noqa: BLE001 - the verdict stands; the report's failure is shown
             self.report_error = f"{type(exc).__name__}: {exc}"
             return
+        if self.policy is not None:
+            from aftershock.report.policy import apply_policy
+
+            self.policy_result = apply_policy(self.root, self.policy, self.root.parent)
         step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
         if step_summary:
             with open(step_summary, "a", encoding="utf-8") as out:
@@ -326,6 +339,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             gate.finish()
         finally:
             gate.write_report()
+        broken = gate.policy_result is not None and gate.policy_result.valid is not True
+        if broken and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED  # the policy failed: exit 1
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -343,6 +359,18 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     terminalreporter.write_line(written.markdown.read_text(encoding="utf-8"))
     for path in (written.html, written.markdown, written.json):
         terminalreporter.write_line(str(path))
+
+
+def _gate_policy(path: str | None) -> Any:
+    """The --gate-policy file, validated; a bad one is a usage error in one line."""
+    if not path:
+        return None
+    from aftershock.config.gate_policy import GatePolicyInvalid, load
+
+    try:
+        return load(Path(path))
+    except GatePolicyInvalid as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def _target_file(path: str | None, allow_destructive: bool = False) -> dict[str, Any]:

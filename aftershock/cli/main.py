@@ -25,7 +25,7 @@ from aftershock.cli.common import (
 from aftershock.cli.fault import fault_app, heal_and_report
 from aftershock.cli.gameday import gameday
 from aftershock.cli.load import load
-from aftershock.cli.report import compare, report
+from aftershock.cli.report import compare, policy, report
 from aftershock.config.topology import DEFAULT_NAME, DEFAULT_STATE_ROOT, Topology
 from aftershock.sandbox import lifecycle
 from aftershock.sandbox import status as sandbox_status
@@ -43,6 +43,7 @@ app.command()(load)
 app.command()(gameday)
 app.command()(report)
 app.command()(compare)
+app.command()(policy)
 
 
 def _topology(name: str, state_root: Path) -> Topology:

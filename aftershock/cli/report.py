@@ -109,3 +109,45 @@ def compare(
         if output is not None:
             output.write_text(text, encoding="utf-8")
     typer.echo(text, nl=False)  # plain: a Markdown table must not be wrapped or styled
+
+
+def policy(
+    run: Annotated[Path, typer.Argument(help="A run's directory (results/gate-<time>).")],
+    policy_file: Annotated[
+        Path, typer.Option("--policy", help="The release policy (gate.yaml).")
+    ] = Path("gate.yaml"),
+    history: Annotated[
+        Path | None,
+        typer.Option(help="Where the earlier runs are (default: the run's parent directory)."),
+    ] = None,
+) -> None:
+    """Judge a run against the release policy; exit 0 if it holds, 1 if a rule failed.
+
+    The gate does this itself with `--gate-policy` (`make gameday`); this is
+    the same judgement for a run that already happened. The verdict lands in
+    the run's summary.json and summary.md.
+    """
+    from aftershock.config.gate_policy import GatePolicyInvalid, load
+    from aftershock.report.figures import ReportError
+    from aftershock.report.policy import apply_policy
+
+    if not run.is_dir():
+        err().print(f"[bold red]error:[/] {run}: no such directory")
+        raise typer.Exit(2)
+    try:
+        rules = load(policy_file)
+        with operator_errors("nothing judged"):
+            result = apply_policy(run, rules, history)
+    except (GatePolicyInvalid, ReportError) as exc:
+        err().print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    # Plain lines: a CI log must not get them wrapped at 80 columns.
+    if result.valid is True:
+        typer.echo(f"policy held: {result.reason}")
+        for skipped in result.details["not_judged"]:
+            typer.echo(f"  not judged: {skipped}")
+        return
+    typer.echo("policy FAILED")
+    for failed in result.details["failed"]:
+        typer.echo(f"  rule {failed['rule']}: {failed['reason']}")
+    raise typer.Exit(1)
