@@ -66,6 +66,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="Sandbox topology: one Patroni writer, or ADR-037's primary per region.",
     )
     group.addoption(
+        "--metrics-file",
+        default=None,
+        help="Also write the run's metrics as a Prometheus text file (node-exporter's "
+        "textfile collector), e.g. /var/lib/node_exporter/textfile/aftershock.prom.",
+    )
+    group.addoption(
+        "--cloudwatch",
+        action="store_true",
+        help="aws: also put the run's metrics on CloudWatch (namespace Aftershock).",
+    )
+    group.addoption(
+        "--notify",
+        default=None,
+        help="Post summary.md to this Slack-compatible webhook URL when the run ends.",
+    )
+    group.addoption(
         "--gate-policy",
         default=None,
         help="A release policy file (gate.yaml): required experiments, minimum score, "
@@ -85,6 +101,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if path and Path(path).suffix in (".yaml", ".yml"):
         _target_file(path)
     _gate_policy(config.getoption("--gate-policy", None))  # checked before anything boots
+    _check_outputs(config)
     sandbox_options(  # a bad --topology / --policies stops the session before anything boots
         PROFILES[str(config.getoption("--profile", "default"))],
         str(config.getoption("--topology", "single-writer")),
@@ -226,6 +243,10 @@ class GateSession:
         self.report_error = ""
         self.policy = _gate_policy(config.getoption("--gate-policy", None))
         self.policy_result: Any = None
+        self.metrics_file = config.getoption("--metrics-file", None)
+        self.cloudwatch = bool(config.getoption("--cloudwatch", False))
+        self.notify = config.getoption("--notify", None)
+        self.delivered: list[str] = []  # where the results went, or why they did not
 
     def refusal(self, experiment: dict[str, Any]) -> str | None:
         """Why this session's sandbox topology cannot run `experiment` (None: it can)."""
@@ -303,10 +324,45 @@ class GateSession:
             from aftershock.report.policy import apply_policy
 
             self.policy_result = apply_policy(self.root, self.policy, self.root.parent)
+        self.deliver()
         step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
         if step_summary:
             with open(step_summary, "a", encoding="utf-8") as out:
                 out.write((self.root / MARKDOWN_FILE).read_text(encoding="utf-8"))
+
+    def deliver(self) -> None:
+        """The run's metrics and summary, where the options send them; a failure is said,
+        and never changes the verdict."""
+        from aftershock.report.run import JSON_FILE, MARKDOWN_FILE
+
+        summary = json.loads((self.root / JSON_FILE).read_text())
+        if self.metrics_file:
+            from aftershock.report.metrics import write_prometheus
+
+            try:
+                path = write_prometheus(Path(self.metrics_file), summary, self.target)
+                self.delivered.append(f"metrics: {path}")
+            except OSError as exc:
+                self.delivered.append(f"metrics NOT written to {self.metrics_file}: {exc}")
+        if self.cloudwatch:
+            from aftershock.report.metrics import cloudwatch_data
+            from aftershock.targets.aws.metrics import put_run_metrics
+            from aftershock.targets.drivers import build
+
+            try:
+                ctx = build(self.configuration(self.root), "aws")
+                sent = put_run_metrics(ctx, cloudwatch_data(summary, self.target))
+                self.delivered.append(f"CloudWatch: {sent['metrics']} metrics in {sent['region']}")
+            except Exception as exc:  # noqa: BLE001 - said, never a changed verdict
+                self.delivered.append(f"CloudWatch NOT updated: {type(exc).__name__}: {exc}")
+        if self.notify:
+            from aftershock.report.notify import NotifyFailed, post
+
+            try:
+                status = post(self.notify, (self.root / MARKDOWN_FILE).read_text(encoding="utf-8"))
+                self.delivered.append(f"webhook: answered {status}")
+            except NotifyFailed as exc:
+                self.delivered.append(f"webhook NOT notified: {exc}")
 
     def finish(self) -> None:
         if self.booted:
@@ -359,6 +415,23 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     terminalreporter.write_line(written.markdown.read_text(encoding="utf-8"))
     for path in (written.html, written.markdown, written.json):
         terminalreporter.write_line(str(path))
+    for line in gate.delivered:
+        terminalreporter.write_line(line, red=" NOT " in line)
+
+
+def _check_outputs(config: pytest.Config) -> None:
+    """--notify and --cloudwatch, refused in one line before anything runs."""
+    from aftershock.errors import SandboxError
+    from aftershock.report.notify import check_url
+
+    url = config.getoption("--notify", None)
+    if url:
+        try:
+            check_url(url)
+        except SandboxError as exc:
+            raise pytest.UsageError(str(exc)) from None
+    if config.getoption("--cloudwatch", False) and config.getoption("--target", "") != "aws":
+        raise pytest.UsageError("--cloudwatch puts metrics on the aws target: add --target aws")
 
 
 def _gate_policy(path: str | None) -> Any:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -325,6 +326,8 @@ def traffic(timeline: list[dict[str, Any]]) -> dict[str, Any]:
         "errors": stats.errors,
         "error_rate": None if rate is None else round(rate, 4),
         "p95_ms": stats.p95_ms,
+        # The record's "traffic per region": requests by the region that served them.
+        "by_region": dict(Counter(str(r.get("region") or "none") for r in timeline)),
     }
 
 
