@@ -27,9 +27,11 @@ test: $(STAMP)
 # against the release policy in gate.yaml (required experiments, minimum
 # score, budgets, regression against the last passing runs in results/).
 gameday: $(STAMP)
-	$(BIN)/pytest experiments -m gate --sandbox $(GAMEDAY_SANDBOX) -p no:cacheprovider \
+	@$(BIN)/pytest experiments -m gate --sandbox $(GAMEDAY_SANDBOX) -p no:cacheprovider \
 		--gate-policy gate.yaml \
-		--junitxml results/gate-junit.xml
+		--junitxml results/gate-junit.xml; \
+	code=$$?; echo "gate exit code $$code (0 passed, 1 failed, 2 usage, 3 could not run)"; \
+	exit $$code
 
 # ruff, then the import contract in pyproject.toml: imports go down the layers
 # (README, "Layout") and no package of aftershock imports in a circle.

@@ -31,6 +31,12 @@ SESSION = pytest.StashKey["GateSession"]()
 TAG_MARKERS = ("gate", "gameday", "active-active", "active-active-repeated")
 PROFILES = {"default": "sync", "unsafe": "unsafe"}  # profile -> replication mode
 
+# The gate's exit codes (aftershock gameday, make gameday): pytest's own are mapped, not leaked.
+EXIT_PASSED = 0
+EXIT_FAILED = 1  # a promise or the release policy failed
+EXIT_USAGE = 2  # usage or configuration error
+EXIT_COULD_NOT_RUN = 3  # the platform unreachable or not booted; a fault not injected or undone
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("aftershock", "aftershock experiments")
@@ -96,17 +102,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    # A YAML target file is checked before anything runs: one line naming every bad field.
-    path = config.getoption("--target-file", None)
-    if path and Path(path).suffix in (".yaml", ".yml"):
-        _target_file(path)
-    _gate_policy(config.getoption("--gate-policy", None))  # checked before anything boots
-    _check_outputs(config)
-    sandbox_options(  # a bad --topology / --policies stops the session before anything boots
-        PROFILES[str(config.getoption("--profile", "default"))],
-        str(config.getoption("--topology", "single-writer")),
-        str(config.getoption("--policies", "")),
-    )
+    try:
+        _check_options(config)
+    except pytest.UsageError as exc:
+        # The gate's exit codes: 2 is a usage or configuration error (pytest's own is 4).
+        pytest.exit(f"error: {exc}", returncode=EXIT_USAGE)
     config.addinivalue_line("markers", "gate: in the pre-release resilience gate (CI)")
     config.addinivalue_line("markers", "gameday: in the full game-day suite")
     config.addinivalue_line(
@@ -116,6 +116,21 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "active-active-repeated: three link losses in a row, then reconciliation"
     )
     config.addinivalue_line("markers", "experiment: a Chaos Toolkit experiment file")
+
+
+def _check_options(config: pytest.Config) -> None:
+    """Every aftershock option, checked before anything boots: one line per problem."""
+    # A YAML target file is checked before anything runs: one line naming every bad field.
+    path = config.getoption("--target-file", None)
+    if path and Path(path).suffix in (".yaml", ".yml"):
+        _target_file(path)
+    _gate_policy(config.getoption("--gate-policy", None))
+    _check_outputs(config)
+    sandbox_options(
+        PROFILES[str(config.getoption("--profile", "default"))],
+        str(config.getoption("--topology", "single-writer")),
+        str(config.getoption("--policies", "")),
+    )
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -171,6 +186,26 @@ class ExperimentFailed(Exception):
         self.summary = summary
 
 
+OUTCOME = "aftershock_outcome"
+COULD_NOT_RUN = "could-not-run"
+
+
+def faults_failed(journal: dict[str, Any]) -> list[str]:
+    """The fault actions (injections, undos, heals) the journal says failed.
+
+    Such an experiment could not run as written: its verdicts judge a fault
+    that was never injected, or a platform left broken, not the platform's promise.
+    """
+    failed = []
+    for phase in ("run", "rollbacks"):
+        for entry in journal.get(phase) or []:
+            activity = entry.get("activity") or {}
+            module = str((activity.get("provider") or {}).get("module", ""))
+            if module.startswith("aftershock.faults") and entry.get("status") == "failed":
+                failed.append(str(activity.get("name")))
+    return failed
+
+
 class ExperimentItem(pytest.Item):
     """One experiment run against the session's target; fails with what deviated."""
 
@@ -199,6 +234,7 @@ class ExperimentItem(pytest.Item):
             evidence.mkdir(parents=True, exist_ok=True)
             reason = f"the target was not ready: {type(exc).__name__}: {exc}"
             write_journal(evidence, harness_failure(self.experiment, reason))
+            self.user_properties.append((OUTCOME, COULD_NOT_RUN))
             raise ExperimentFailed(f"{reason}\nevidence: {evidence}") from exc
         try:
             journal = run(self.experiment, gate.configuration(evidence), evidence)
@@ -207,6 +243,8 @@ class ExperimentItem(pytest.Item):
         if journal.get("status") == "interrupted":
             self.session.shouldstop = f"{self.name} was interrupted (rollbacks were played)"
         problems = verdict_summary(journal)
+        if problems and faults_failed(journal):
+            self.user_properties.append((OUTCOME, COULD_NOT_RUN))
         if problems:
             raise ExperimentFailed("\n".join([*problems, f"evidence: {evidence}"]))
 
@@ -397,7 +435,31 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             gate.write_report()
         broken = gate.policy_result is not None and gate.policy_result.valid is not True
         if broken and session.exitstatus == pytest.ExitCode.OK:
-            session.exitstatus = pytest.ExitCode.TESTS_FAILED  # the policy failed: exit 1
+            session.exitstatus = EXIT_FAILED  # the release policy failed
+    if gate is not None or _experiments_selected(session):
+        session.exitstatus = gate_exit_code(session)
+
+
+def _experiments_selected(session: pytest.Session) -> bool:
+    return any(Path(str(arg).split("::")[0]).name == "experiments" for arg in session.config.args)
+
+
+def gate_exit_code(session: pytest.Session) -> int:
+    """pytest's exit status as the gate's: 0 passed, 1 failed, 2 usage, 3 could not run."""
+    status = session.exitstatus
+    failed_items = [
+        item for item in session.items
+        if dict(getattr(item, "user_properties", [])).get(OUTCOME) == COULD_NOT_RUN
+    ]  # fmt: skip
+    if failed_items:
+        return EXIT_COULD_NOT_RUN
+    if status in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR):
+        return EXIT_COULD_NOT_RUN
+    if status in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.NO_TESTS_COLLECTED):
+        return EXIT_USAGE
+    if status == pytest.ExitCode.TESTS_FAILED:
+        return EXIT_FAILED
+    return int(status)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -248,3 +248,38 @@ def test_target_file_values_reach_the_probes_even_when_the_experiment_does_not_d
     target.write_text(json.dumps({"answer": "42"}))
     run(lab, "--target-file", str(target)).assert_outcomes(passed=1)
     run(lab).assert_outcomes(failed=1)  # without it the probe sees the literal "${answer}"
+
+
+def test_a_gate_that_passes_exits_0(lab: pytest.Pytester) -> None:
+    write(lab, "fine", experiment(["gate"]))
+    assert run(lab).ret == 0
+
+
+def test_a_broken_promise_exits_1(lab: pytest.Pytester) -> None:
+    verdict = probe("orders", "value", True, v=False)
+    write(lab, "broken", experiment(["gate"], verdicts=[verdict]))
+    assert run(lab).ret == 1
+
+
+def test_a_usage_error_exits_2_in_one_line(lab: pytest.Pytester) -> None:
+    write(lab, "fine", experiment(["gate"]))
+    # A subprocess, as CI runs it: pytest.exit() from the plugin's configure hook.
+    bad = lab.runpytest_subprocess("experiments", "--target", "k8s", "--policies", "orders=maybe")
+    assert bad.ret == 2
+    bad.stderr.fnmatch_lines(["*error: --orders must be one of local, quorum, not 'maybe'*"])
+    assert run(lab, "-k", "no-such-experiment").ret == 2  # a selection that matched nothing
+
+
+def test_a_fault_that_could_not_be_injected_exits_3(lab: pytest.Pytester) -> None:
+    # Refused by the target (no --allow-destructive): the partition is never injected, so
+    # no verdict can judge it, and the gate says it could not run rather than "failed".
+    fault = {
+        "type": "action",
+        "name": "partition-taiwan-tokyo",
+        "provider": {"type": "python", "module": "aftershock.faults.network",
+                     "func": "partition_regions", "arguments": {"a": "taiwan", "b": "tokyo"}},
+    }  # fmt: skip
+    write(lab, "unreachable", experiment(["gate"], method=[fault]))
+    result = run(lab)
+    assert result.ret == 3, result.stdout.str()
+    result.stdout.fnmatch_lines(["*method activity partition-taiwan-tokyo failed*refused*"])

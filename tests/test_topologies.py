@@ -64,7 +64,7 @@ def test_a_bad_policies_option_stops_the_gate_before_anything_boots(tmp_path: Pa
          "-p", "no:cacheprovider"],
         cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
-    assert done.returncode == 4, done.stdout + done.stderr  # pytest's usage error
+    assert done.returncode == 2, done.stdout + done.stderr  # the gate's usage error
     assert "--inventory must be one of lww, min, delta, not 'max'" in done.stderr
     assert "Traceback" not in done.stderr
     assert not list(tmp_path.iterdir())

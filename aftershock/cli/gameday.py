@@ -110,9 +110,18 @@ def gameday(
     process = subprocess.Popen(command, cwd=EXPERIMENTS.parent, env=os.environ.copy())
     while True:
         try:
-            raise typer.Exit(process.wait())
+            raise typer.Exit(gate_code(process.wait()))
         except KeyboardInterrupt:
             err().print("[bold yellow]interrupted:[/] rolling back, then stopping")
+
+
+PYTEST_USAGE = (4, 5)  # pytest's usage error, and "no experiment selected"
+
+
+def gate_code(code: int) -> int:
+    """The gate's exit code for pytest's: its usage errors are the gate's 2; the plugin
+    maps the rest (0 passed, 1 failed, 2 usage, 3 could not run)."""
+    return 2 if code in PYTEST_USAGE else code
 
 
 def remote_preflight(
