@@ -55,6 +55,18 @@ def gameday(
         str,
         typer.Option(help="multi-writer policies, e.g. orders=quorum,inventory=delta,keys=region."),
     ] = "",
+    gate_policy: Annotated[
+        Path | None, typer.Option(help="The release policy to judge the run by (gate.yaml).")
+    ] = None,
+    metrics_file: Annotated[
+        Path | None, typer.Option(help="Also write the run's metrics as a Prometheus textfile.")
+    ] = None,
+    cloudwatch: Annotated[
+        bool, typer.Option("--cloudwatch", help="aws: also put the metrics on CloudWatch.")
+    ] = False,
+    notify: Annotated[
+        str, typer.Option(help="Post summary.md to this Slack-compatible webhook URL.")
+    ] = "",
     active_active: Annotated[
         bool,
         typer.Option(
@@ -99,6 +111,14 @@ def gameday(
         command += ["-k", select]
     if policies:
         command += ["--policies", policies]
+    if gate_policy is not None:
+        command += ["--gate-policy", str(gate_policy)]
+    if metrics_file is not None:
+        command += ["--metrics-file", str(metrics_file)]
+    if cloudwatch:
+        command.append("--cloudwatch")
+    if notify:
+        command += ["--notify", notify]
     if target_file is not None:
         command += ["--target-file", str(target_file)]
     if reuse_sandbox:
