@@ -10,8 +10,11 @@ from __future__ import annotations
 import csv
 import os
 import signal
+import socket
+import subprocess
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -222,3 +225,46 @@ def test_a_load_the_harness_stops_records_every_order_it_placed(
     assert_acknowledged_orders_exist(shape, placed)
     invoked = set(shape.operations)
     assert set(placed) <= invoked, f"orders nobody invoked: {sorted(set(placed) - invoked)[:5]}"
+
+
+def test_the_web_ui_mode_records_the_same_history(whole_sandbox: Topology, tmp_path: Path) -> None:
+    """Locust's web UI (not --headless), started at once as an operator would from the UI."""
+    settings = fast_load(whole_sandbox, tmp_path / "run", duration=8.0)
+    settings.run_dir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    command = [word for word in settings.command() if word != "--headless"]
+    command += [
+        "--autostart",
+        "--autoquit",
+        "1",
+        "--web-host",
+        "127.0.0.1",
+        "--web-port",
+        str(port),
+    ]
+    with (settings.run_dir / "locust.out").open("wb") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: ui_answers(port), timeout=30, what="Locust's web UI")
+        assert process.wait(timeout=settings.duration + 60) == 0, settings.run_dir / "locust.out"
+    finally:
+        if process.poll() is None:
+            process.kill()
+    shape = history.operations(history.read(settings.run_dir / history.HISTORY_FILE).records)
+    assert shape.well_formed, shape.problems[:5]
+    assert shape.count(history.OK) > 0
+    assert_acknowledged_orders_exist(shape, orders_of_run(whole_sandbox, settings.run_id))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def ui_answers(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1) as answer:
+            return answer.status == 200
+    except OSError:
+        return False
