@@ -133,16 +133,19 @@ def available_during(
     run = find_run(sandbox(configuration), run_dir)
     started = float((configuration or {}).get("aftershock_experiment_started") or 0.0)
     book = fault_ledger(configuration)
-    injected = book.newest_injection(fault, since=started)
-    healed = book.healed(injected)
-    end = healed.at if healed is not None else time.time()
+    book.newest_injection(fault, since=started)  # says so when the fault was never injected
+    now = time.time()
+    windows = [
+        (event.at, now if healed is None else healed)
+        for event, healed in book.faults_since(started)
+        if event.fault == fault
+    ]
     timeline = history.read(run.path / history.TIMELINE_FILE).records
     result = checkers.checked(
         "availability_by_region",
         cross_region.availability_by_region,
         timeline,
-        injected.at,
-        end,
+        windows,
         float(max_error_ratio),
     )
     return {**result.as_dict(), "fault": fault}
@@ -180,12 +183,13 @@ def _caught_up(topology: Any, run: Run, since: float, wait_s: float) -> float | 
     from aftershock.targets.local.observe import replication_lag
 
     seconds = convergence.time_to_converge(history.read(run.path / LAG_FILE).records, since)
-    while seconds is None and time.time() < since + wait_s:
+    while seconds is None:  # at least one look of its own, even past the deadline
         at = time.time()
         found = replication_lag(topology, 2.0)
         seconds = convergence.time_to_converge([{**found, "t": at}], since)
-        if seconds is None:
-            time.sleep(POLL_S)
+        if seconds is not None or time.time() >= since + wait_s:
+            return seconds
+        time.sleep(POLL_S)
     return seconds
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aftershock.check.convergence import conservation, convergence
+from aftershock.check.convergence import conservation, convergence, time_to_converge
 from aftershock.check.cross_region import accepted_twice, availability_by_region
 from aftershock.check.registers import lost_updates
 
@@ -136,7 +136,7 @@ def test_availability_names_the_region_whose_checkouts_failed() -> None:
     timeline = [request(10 + i, "TW", 201) for i in range(10)]
     timeline += [request(10 + i, "JP", 503 if i < 6 else 201) for i in range(10)]
     timeline.append(request(100, "JP", 503))  # outside the window: not judged
-    result = availability_by_region(timeline, 5.0, 50.0, 0.01)
+    result = availability_by_region(timeline, [(5.0, 50.0)], 0.01)
     assert result.valid is False
     assert "tokyo: 6 of 10 checkouts failed" in result.reason
     assert result.details["regions"]["taiwan"]["failed"] == 0
@@ -144,4 +144,39 @@ def test_availability_names_the_region_whose_checkouts_failed() -> None:
 
 def test_availability_with_too_few_checkouts_is_unknown() -> None:
     timeline = [request(10, "TW", 201), request(11, "JP", 201)]
-    assert availability_by_region(timeline, 5.0, 50.0, 0.01).valid == "unknown"
+    assert availability_by_region(timeline, [(5.0, 50.0)], 0.01).valid == "unknown"
+
+
+def test_no_key_offered_to_a_second_region_is_unknown_not_true() -> None:
+    assert accepted_twice(checkout("k1", 1, "taiwan"), []).valid == "unknown"
+    refused = op("k1#resubmit", "fail", 2.0, 2.1, "resubmit", {"key": "k1"}, {"status": 421})
+    result = accepted_twice(checkout("k1", 1, "taiwan"), refused)
+    assert result.valid is True
+    assert result.details["resubmits"] == 1
+
+
+def test_a_region_whose_stock_read_lacks_sold_products_is_unknown() -> None:
+    result = conservation({"taiwan": {1: (10, 9)}, "tokyo": {}}, {1: 1})
+    assert result.valid == "unknown"
+    assert result.details["unread"] == {"tokyo": [1]}
+
+
+def test_lost_updates_without_any_region_read_is_unknown() -> None:
+    assert lost_updates(write("a", 1.0, 1.1), {}).valid == "unknown"
+
+
+def test_availability_counts_every_window_of_a_repeated_fault() -> None:
+    timeline = [request(10 + i, "TW", 201) for i in range(10)]
+    timeline += [request(10 + i, "JP", 201) for i in range(10)]
+    timeline += [request(60 + i, "JP", 503) for i in range(5)]  # the second cut
+    result = availability_by_region(timeline, [(5.0, 25.0), (55.0, 70.0)], 0.01)
+    assert result.valid is False
+    assert result.details["windows"] == 2
+
+
+def test_directions_measured_in_turn_are_timed_from_their_own_writes() -> None:
+    # taiwan's row written at 100 took 2 s; tokyo's was written only after, at 102, and took 2 s.
+    tokyo = {"seconds": 2.0, "capped": False, "t": 100.0}
+    taiwan = {"seconds": 2.0, "capped": False, "t": 102.0}
+    sample = {"t": 100.0, "replicas": {"tokyo": tokyo, "taiwan": taiwan}}
+    assert time_to_converge([sample], heal_at=99.0) == 5.0

@@ -113,3 +113,23 @@ def test_the_shipped_policy_is_valid() -> None:
     policy = load(POLICY)
     assert policy.required == GATE
     assert policy.tolerance["rto"] == 0.25
+
+
+def test_a_figure_this_run_could_not_measure_is_said_not_judged() -> None:
+    history = [summary(f"gate-2026110{d}", 10.0) for d in range(1, 6)]
+    run = summary("gate-20261108", 10.0)
+    run["experiments"][1]["rto"] = None  # region-outage measured no RTO this time
+    result = judge(run, history, tolerance={"rto": 0.25})
+    assert (
+        "regression.rto of region-outage: this run did not measure it"
+        in (result.details["not_judged"])
+    )
+
+
+def test_a_zero_median_keeps_its_tolerance_meaningful() -> None:
+    history = [summary(f"gate-2026110{d}", 10.0) for d in range(1, 6)]
+    for run in history:
+        for experiment in run["experiments"]:
+            experiment["error_budget"]["used"] = 0.0
+    current = summary("gate-20261108", 10.0)  # 0.001 used: within the 0.001 floor
+    assert judge(current, history, tolerance={"error_budget": 0.5}).valid is True

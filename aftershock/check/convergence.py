@@ -93,7 +93,8 @@ def time_to_converge(samples: Iterable[dict[str, Any]], heal_at: float) -> float
             continue
         if any(r.get("capped") or r.get("seconds") is None for r in replicas.values()):
             continue
-        crossed = at + max(float(r["seconds"]) for r in replicas.values())
+        # Each direction's row was written at its own time when measured in turn (`t`).
+        crossed = max(float(r.get("t") or at) + float(r["seconds"]) for r in replicas.values())
         return round(crossed - heal_at, 3)
     return None
 
@@ -112,6 +113,11 @@ def conservation(
     """
     if not stock:
         return Result("inventory_conservation", UNKNOWN, reason="no region's stock was read")
+    unread = {
+        region: sorted(p for p in sold if p not in rows)[:NAMED]
+        for region, rows in stock.items()
+        if not rows or any(p not in rows for p in sold)
+    }
     findings: dict[str, dict[str, dict[str, int]]] = {}
     totals: dict[str, dict[str, int]] = {}
     for region in sorted(stock):
@@ -152,6 +158,11 @@ def conservation(
     ]
     if broken:
         return Result("inventory_conservation", False, details, "; ".join(broken))
+    if unread:
+        details["unread"] = unread
+        where = ", ".join(unread)
+        return Result("inventory_conservation", UNKNOWN, details,
+                      f"the stock read of {where} lacks products that were sold")  # fmt: skip
     if unknown_products:
         return Result(
             "inventory_conservation",

@@ -30,6 +30,7 @@ def accepted_twice(
     """
     orders: dict[str, set[tuple[int, str | None]]] = defaultdict(set)
     resent = 0
+    attempted = 0
     for records, key_of in ((checkouts, _checkout_key), (resubmits, _resubmit_key)):
         shape = history.operations(records)
         if not shape.well_formed:
@@ -40,6 +41,7 @@ def accepted_twice(
                 f"malformed history: {shape.problems[0]}",
             )
         for op in shape.operations.values():
+            attempted += key_of is _resubmit_key and op.completion is not None
             if op.completion is None or op.outcome != history.OK:
                 continue
             value = op.completion.get("value") or {}
@@ -52,6 +54,7 @@ def accepted_twice(
     }
     details = {
         "keys": len(orders),
+        "resubmits": attempted,
         "resubmits_acknowledged": resent,
         "accepted_twice": dict(list(twice.items())[:NAMED]),
         "count": len(twice),
@@ -67,12 +70,15 @@ def accepted_twice(
         )
     if not orders:
         return Result("accepted_twice", UNKNOWN, details, "no checkout was acknowledged")
+    if not attempted:  # nothing ever offered a key to a second region: nothing was compared
+        return Result("accepted_twice", UNKNOWN, details,
+                      "no checkout was sent again through the other region")  # fmt: skip
     return Result(
         "accepted_twice",
         True,
         details,
         f"each of {len(orders)} acknowledged key(s) has one order "
-        f"({resent} resubmission(s) through the other region acknowledged)",
+        f"({attempted} resubmission(s) through the other region, {resent} acknowledged)",
     )
 
 
@@ -86,23 +92,24 @@ def _resubmit_key(op: history.Operation) -> str:
 
 def availability_by_region(
     timeline: Iterable[dict[str, Any]],
-    start: float,
-    end: float,
+    windows: list[tuple[float, float]],
     max_error_ratio: float,
     least: int = 5,
 ) -> Result:
     """Checkouts of each region's shoppers while a fault held: failed share against the budget.
 
     ADR-037 promises "no downtime" in a partition: every region keeps
-    taking orders. A region with fewer than `least` checkouts in the
-    window cannot be judged (unknown).
+    taking orders. `windows` are the faults' (start, end): every one counts.
+    A region with fewer than `least` checkouts in them cannot be judged
+    (unknown).
     """
     counts: dict[str, list[int]] = {region: [0, 0] for region in HOME.values()}
     for record in timeline:
         if record.get("route") != CHECKOUT_ROUTE:
             continue
         region = HOME.get(str(record.get("geo")))
-        if region is None or not start <= float(record.get("t") or 0) <= end:
+        at = float(record.get("t") or 0)
+        if region is None or not any(start <= at <= end for start, end in windows):
             continue
         counts[region][0] += 1
         counts[region][1] += is_error(record)
@@ -115,7 +122,8 @@ def availability_by_region(
         for region, (total, failed) in counts.items()
     }
     details = {
-        "window_s": round(end - start, 1),
+        "window_s": round(sum(end - start for start, end in windows), 1),
+        "windows": len(windows),
         "max_error_ratio": max_error_ratio,
         "regions": regions,
     }

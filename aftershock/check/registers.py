@@ -30,6 +30,8 @@ def lost_updates(
     before it began. Failed but present: a definite failure that is final.
     Unexplained: a final value no write of this run carried.
     """
+    if not finals:
+        return Result("lost_updates", UNKNOWN, reason="no region's profiles were read")
     shape = history.operations(records, orders=False)
     if not shape.well_formed:
         return Result(

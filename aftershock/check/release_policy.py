@@ -18,6 +18,9 @@ from typing import Any
 
 from aftershock.check.checkers import Result
 
+FLOORS = {"rto": 1.0, "lag_p99": 0.01, "error_budget": 0.001}
+"""The smallest worsening that counts, per figure (s, s, share of the budget)."""
+
 
 def figure(experiment: Mapping[str, Any], name: str) -> float | None:
     """`rto`, `lag_p99` or `error_budget` of one experiment in a run summary."""
@@ -131,19 +134,22 @@ def _regression(
 ) -> None:
     rule = f"regression.{key}"
     value = figure(experiment, key)
-    if value is None:
-        return
     earlier = [
         v
         for h in passing
         for e in h.get("experiments", [])
         if e.get("name") == name and (v := figure(e, key)) is not None
     ][-runs:]
+    if value is None:
+        if earlier:  # the passing runs measured it and this one could not: say so
+            not_judged.append(f"{rule} of {name}: this run did not measure it")
+        return
     if len(earlier) < runs:
         not_judged.append(f"{rule} of {name}: {len(earlier)} of {runs} passing runs measured it")
         return
     median = statistics.median(earlier)
-    limit = median * (1 + allowed)
+    # A floor keeps a tolerance meaningful over a median of zero (no error budget used).
+    limit = max(median * (1 + allowed), median + FLOORS[key])
     if value > limit:
         worse = (value / median - 1) * 100 if median else float("inf")
         failed.append(

@@ -83,6 +83,8 @@ class Recorder:
             return {"t": round(at, 3), "max": None, "error": f"{type(exc).__name__}: {exc}"}
         replicas = {
             name: {"seconds": value.get("seconds"), "capped": bool(value.get("capped"))}
+            # Multi-writer measures each direction in turn: each has its own write time.
+            | ({"t": value["t"]} if value.get("t") is not None else {})
             for name, value in (found.get("replicas") or {}).items()
         }
         sample = {"t": round(at, 3), "max": found.get("max"), "leader": found.get("leader")}

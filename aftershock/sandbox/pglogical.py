@@ -159,18 +159,17 @@ def mark_lag(
                 (source,),
             ).fetchone()
             assert row is not None
-            written = time.monotonic()
+            written_at, written = time.time(), time.monotonic()
             while True:
                 seen = reader.execute(
                     "SELECT seq FROM replication_marks WHERE region = %s", (source,)
                 ).fetchone()
                 elapsed = time.monotonic() - written
-                if seen and seen[0] >= row[0]:
+                crossed = bool(seen and seen[0] >= row[0])
+                if crossed or elapsed >= timeout:
                     return {"from": source, "to": target, "seconds": round(elapsed, 4),
-                            "capped": False}  # fmt: skip
-                if elapsed >= timeout:
-                    return {"from": source, "to": target, "seconds": round(elapsed, 4),
-                            "capped": True}  # fmt: skip
+                            "capped": not crossed,
+                            "written_at": round(written_at, 4)}  # fmt: skip
                 time.sleep(0.005)
     except psycopg.Error as exc:
         return {"from": source, "to": target, "seconds": None, "capped": True, "error": _first(exc)}

@@ -92,7 +92,7 @@ def writers_lag(topology: Topology, timeout: float = 5.0) -> dict[str, Any]:
     errors = [f"{m['from']} -> {m['to']}: {m['error']}" for m in marks.values() if m.get("error")]
     replicas = {
         region: {"seconds": m["seconds"] if m["seconds"] is not None else float(timeout),
-                 "capped": m["capped"], "from": m["from"]}
+                 "capped": m["capped"], "from": m["from"], "t": m.get("written_at")}
         for region, m in marks.items()
     }  # fmt: skip
     found: dict[str, Any] = {
