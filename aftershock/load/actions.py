@@ -36,10 +36,11 @@ def start_load(
     shape: str = "steady",
     duration: int = 60,
     run_dir: str = "",
-    hot_products: int = 0,
-    resubmit_share: float = 0.1,
     configuration: Configuration = None,
     secrets: Secrets = None,
+    *,
+    hot_products: int = 0,
+    resubmit_share: float = 0.1,
 ) -> dict[str, Any]:
     """Run Locust against the target for `duration` seconds and return what it recorded.
 
