@@ -166,6 +166,15 @@ def test_multi_writer_boots_fast_and_replicates_both_ways(
                 time.sleep(0.01)
         assert row == (region,), f"{key} never reached {other}"
 
+    # The taiwan order sent again, same key, through tokyo: the same order comes back.
+    key, order_id, _ = placed[0]
+    again = httpx.post(
+        f"{fresh_topology.shop_url('tokyo')}/orders",
+        json={"items": [{"product_id": 1, "quantity": 1}]},
+        headers={"Idempotency-Key": key},
+        timeout=10,
+    )
+    assert (again.status_code, again.json()["order_id"]) == (200, order_id), again.text
     # The aws target's ADR-037 reads, over SQL, against these two real writers.
     judged = aws_final_reads(fresh_topology, tmp_path, monkeypatch, placed)
     assert judged["valid"] is True, judged
@@ -251,6 +260,13 @@ def aws_final_reads(
         records.append(history.complete("ok", key, "boot", "checkout",
                                         {"order_id": order_id, "region": region}))  # fmt: skip
     (tmp_path / history.HISTORY_FILE).write_text("".join(json.dumps(r) + "\n" for r in records))
+    key, order_id, region = placed[0]
+    resubmit = [
+        history.invoke(f"{key}#resubmit", "boot", "resubmit", {"key": key}),
+        history.complete("ok", f"{key}#resubmit", "boot", "resubmit",
+                         {"key": key, "order_id": order_id, "region": region}),
+    ]  # fmt: skip
+    (tmp_path / history.RESUBMITS_FILE).write_text("".join(json.dumps(r) + "\n" for r in resubmit))
     target = replace(load(EXAMPLE), writers=writers)
     ctx = drivers.build(
         {"aftershock_target": "aws", "aftershock_target_file": str(EXAMPLE),
