@@ -14,7 +14,7 @@ from typing import Any
 
 from chaoslib.types import Configuration, Secrets
 
-from aftershock.check import checkers, convergence, cross_region, regional_judge
+from aftershock.check import checkers, convergence, cross_region, final_read, regional_judge
 from aftershock.config.budgets import budgets
 from aftershock.config.target import sandbox, target_name
 from aftershock.errors import EvidenceMissing
@@ -28,6 +28,7 @@ __all__ = [
     "converged",
     "lost_updates",
     "orders_across_regions",
+    "replication_held_back",
     "stock_conserved",
 ]
 
@@ -76,10 +77,9 @@ def stock_conserved(
     run = _finished_run(configuration, run_dir)
     if _remote(configuration):
         return _observe("stock_conserved", configuration, run=run)
-    topology = local_sandbox("stock_conserved", configuration)
-    from aftershock.targets.local.regional_reads import inventory_policy
+    topology = _settled("stock_conserved", configuration, run)
+    from aftershock.targets.local.final_reads import inventory_policy
 
-    _settle(topology, run, configuration)
     records = history.read(run.path / history.HISTORY_FILE).records
     inventory = inventory_policy(topology)
     result = regional_judge.stock_conserved(_each(topology), inventory, records)
@@ -98,8 +98,7 @@ def orders_across_regions(
     run = _finished_run(configuration, run_dir)
     if _remote(configuration):
         return _observe("orders_across_regions", configuration, run=run)
-    topology = local_sandbox("orders_across_regions", configuration)
-    _settle(topology, run, configuration)
+    topology = _settled("orders_across_regions", configuration, run)
     found = history.read(run.path / history.HISTORY_FILE)
     resubmits = history.read(run.path / history.RESUBMITS_FILE).records
     return regional_judge.orders_across_regions(_each(topology), found, resubmits, run.key_prefix)
@@ -112,10 +111,28 @@ def lost_updates(
     run = _finished_run(configuration, run_dir)
     if _remote(configuration):
         return _observe("lost_updates", configuration, run=run)
-    topology = local_sandbox("lost_updates", configuration)
-    _settle(topology, run, configuration)
+    topology = _settled("lost_updates", configuration, run)
     records = history.read(run.path / history.PROFILES_FILE).records
     return regional_judge.lost_updates(_each(topology), records, run.key_prefix).as_dict()
+
+
+def replication_held_back(
+    fault: str = "partition_regions",
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> dict[str, Any]:
+    """Run while the cut holds: no region's newest order since the cut reached the other.
+
+    The evidence that the fault took effect: without it, "no downtime" would
+    pass for a partition that partitioned nothing. Judge `$.valid`.
+    """
+    started = float((configuration or {}).get("aftershock_experiment_started") or 0.0)
+    since = fault_ledger(configuration).newest_injection(fault, since=started).at
+    if _remote(configuration):
+        return _observe("replication_held_back", configuration, since=since)
+    topology = local_sandbox("replication_held_back", configuration)
+    return {**regional_judge.replication_held_back(_each(topology), since).as_dict(),
+            "fault": fault}  # fmt: skip
 
 
 def available_during(
@@ -163,17 +180,14 @@ def _observe(probe: str, configuration: Configuration, **params: Any) -> dict[st
 
 
 def _each(topology: Any) -> regional_judge.Each:
-    from aftershock.targets.local.regional_reads import each_region
+    from aftershock.targets.local.final_reads import each_region
 
     return lambda read: each_region(topology, read)
 
 
 def _finished_run(configuration: Configuration, run_dir: str) -> Run:
     run = find_run(sandbox(configuration), run_dir)
-    if run.live:
-        raise EvidenceMissing(
-            f"the load in {run.path} still runs: stop it (stop_load) before the final read"
-        )
+    final_read.require_finished(run)
     return run
 
 
@@ -191,6 +205,13 @@ def _caught_up(topology: Any, run: Run, since: float, wait_s: float) -> float | 
             return seconds
         time.sleep(POLL_S)
     return seconds
+
+
+def _settled(probe: str, configuration: Configuration, run: Run) -> Any:
+    """The sandbox `probe` reads, once replication has carried everything written so far."""
+    topology = local_sandbox(probe, configuration)
+    _settle(topology, run, configuration)
+    return topology
 
 
 def _settle(topology: Any, run: Run, configuration: Configuration) -> None:

@@ -6,6 +6,7 @@ from typing import Any
 
 from aftershock.check.convergence import conservation, convergence, time_to_converge
 from aftershock.check.cross_region import accepted_twice, availability_by_region
+from aftershock.check.regional_judge import replication_held_back
 from aftershock.check.registers import lost_updates
 
 
@@ -180,3 +181,41 @@ def test_directions_measured_in_turn_are_timed_from_their_own_writes() -> None:
     taiwan = {"seconds": 2.0, "capped": False, "t": 102.0}
     sample = {"t": 100.0, "replicas": {"tokyo": tokyo, "taiwan": taiwan}}
     assert time_to_converge([sample], heal_at=99.0) == 5.0
+
+
+class Rows:
+    """A stand-in connection for the two reads `replication_held_back` makes."""
+
+    def __init__(self, newest: list[tuple[str, str, int]], holds: list[tuple[str, int]]) -> None:
+        self.newest, self.holds = newest, holds
+
+    def execute(self, query: str, params: Any = None) -> list[tuple[Any, ...]]:
+        return self.newest if "DISTINCT ON" in query else self.holds
+
+
+def regions(**databases: Rows) -> Any:
+    return lambda read: {region: read(conn) for region, conn in databases.items()}
+
+
+def test_a_cut_that_held_replication_back_is_shown_by_the_newest_orders() -> None:
+    each = regions(
+        taiwan=Rows([("taiwan", "k-tw", 7)], [("k-tw", 7)]),
+        tokyo=Rows([("tokyo", "k-jp", 8)], [("k-jp", 8)]),
+    )
+    result = replication_held_back(each, since=100.0)
+    assert result.valid is True, result.reason
+
+
+def test_a_cut_that_cut_nothing_fails_naming_the_order_that_crossed() -> None:
+    each = regions(
+        taiwan=Rows([("taiwan", "k-tw", 7), ("tokyo", "k-jp", 8)], [("k-tw", 7), ("k-jp", 8)]),
+        tokyo=Rows([("taiwan", "k-tw", 7), ("tokyo", "k-jp", 8)], [("k-tw", 7), ("k-jp", 8)]),
+    )
+    result = replication_held_back(each, since=100.0)
+    assert result.valid is False
+    assert "taiwan's order 7 reached tokyo" in result.reason
+
+
+def test_no_order_during_the_cut_is_unknown() -> None:
+    each = regions(taiwan=Rows([], []), tokyo=Rows([], []))
+    assert replication_held_back(each, since=100.0).valid == "unknown"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from aftershock.config.topology import BROKER_LEAF_PORT, EVENTS_HUB, Topology
+from aftershock.config.topology import BROKER_LEAF_PORT, EVENTS_HUB, Topology, other_region
 from aftershock.errors import SandboxError
 from aftershock.sandbox import brokers
 from aftershock.sandbox.credentials import Credentials
@@ -30,7 +30,7 @@ def test_the_hub_advertises_the_address_the_link_really_uses() -> None:
 
 
 def test_the_link_denies_the_stream_subjects_both_ways() -> None:
-    text = brokers.config_text(TOPO, brokers.other(EVENTS_HUB), CREDS)
+    text = brokers.config_text(TOPO, other_region(EVENTS_HUB), CREDS)
     assert 'deny_imports: ["orders.>"]' in text
     assert 'deny_exports: ["orders.>"]' in text
     assert f"@{TOPO.address(EVENTS_HUB)}:{BROKER_LEAF_PORT}" in text

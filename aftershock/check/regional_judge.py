@@ -68,3 +68,33 @@ def lost_updates(each: Each, records: list[dict[str, Any]], prefix: str) -> chec
     """Acknowledged profile writes against each region's final values."""
     finals = each(lambda c: regional_read.profiles(c, prefix))
     return checkers.checked("lost_updates", registers.lost_updates, records, finals)
+
+
+def replication_held_back(each: Each, since: float) -> checkers.Result:
+    """While a cut holds, the newest order each region placed since `since` is not in the
+    other region's database: the cut really held replication back.
+
+    Without this, a cut that cut nothing would pass "no downtime" for free.
+    Unknown when no region placed an order during the cut.
+    """
+    newest = each(lambda c: regional_read.newest_since(c, since))
+    own = {region: found[region] for region, found in newest.items() if region in found}
+    if not own:
+        return checkers.Result("replication_held_back", checkers.UNKNOWN, {"since": since},
+                               "no region placed an order while the cut held")  # fmt: skip
+    holding = each(lambda c: regional_read.held(c, list(own.values())))
+    crossed = {
+        region: {"key": key, "order_id": order_id, "reached": other}
+        for region, (key, order_id) in own.items()
+        for other, present in holding.items()
+        if other != region and (key, order_id) in present
+    }
+    details = {"since": since, "newest": {r: list(v) for r, v in own.items()}, "crossed": crossed}
+    if crossed:
+        where = ", ".join(f"{r}'s order {v['order_id']} reached {v['reached']}"
+                          for r, v in crossed.items())  # fmt: skip
+        return checkers.Result("replication_held_back", False, details,
+                               f"the cut did not hold replication back: {where}")  # fmt: skip
+    return checkers.Result("replication_held_back", True, details,
+                           "the newest order of " + ", ".join(sorted(own))
+                           + " placed during the cut is not in the other region")  # fmt: skip

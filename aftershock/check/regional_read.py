@@ -100,3 +100,22 @@ def units_sold(
         for item in (op.invoke.get("value") or {}).get("items") or []:
             sold[int(item["product_id"])] += int(item.get("quantity", 1))
     return dict(sold)
+
+
+def newest_since(conn: psycopg.Connection[Any], since: float) -> dict[str, tuple[str, int]]:
+    """Placing region -> (key, order id) of the newest order it placed at or after `since`."""
+    rows = conn.execute(
+        "SELECT DISTINCT ON (region) region, idempotency_key, id FROM orders"
+        " WHERE created_at >= to_timestamp(%s) ORDER BY region, id DESC",
+        (since,),
+    )
+    return {str(region): (str(key), int(order_id)) for region, key, order_id in rows}
+
+
+def held(conn: psycopg.Connection[Any], orders: list[tuple[str, int]]) -> set[tuple[str, int]]:
+    """Which of `orders` (key, order id) this database holds."""
+    rows = conn.execute(
+        "SELECT idempotency_key, id FROM orders WHERE idempotency_key = ANY(%s)",
+        ([key for key, _ in orders],),
+    )
+    return {(str(k), int(i)) for k, i in rows} & set(orders)

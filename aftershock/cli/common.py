@@ -20,6 +20,14 @@ from aftershock.sandbox.state import require_up
 NameOption = Annotated[
     str, typer.Option("--name", "-n", envvar="AFTERSHOCK_SANDBOX", help="Sandbox name (1-8 chars).")
 ]
+TopologyOption = Annotated[
+    str,
+    typer.Option(
+        "--topology",
+        help="single-writer (one Patroni leader, the Aurora Global writer) or "
+        "multi-writer (ADR-037: a primary per region, pglogical both ways).",
+    ),
+]
 StateRootOption = Annotated[
     Path,
     typer.Option(

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from aftershock.cli.common import NameOption, err
+from aftershock.cli.common import NameOption, TopologyOption, err
 from aftershock.config.target import TARGETS
 from aftershock.errors import SandboxError
 from aftershock.sandbox.options import with_policies
@@ -47,10 +47,7 @@ def gameday(
             "--allow-destructive", help="aws, k8s: let the faults change the real environment."
         ),
     ] = False,
-    topology: Annotated[
-        str,
-        typer.Option(help="local: single-writer (Patroni) or multi-writer (ADR-037)."),
-    ] = "single-writer",
+    topology: TopologyOption = "single-writer",
     policies: Annotated[
         str,
         typer.Option(help="multi-writer policies, e.g. orders=quorum,inventory=delta,keys=region."),

@@ -17,6 +17,7 @@ from rich.table import Table
 from aftershock.cli.common import (
     NameOption,
     StateRootOption,
+    TopologyOption,
     interrupt,
     operator_errors,
     out,
@@ -87,14 +88,7 @@ def up(
             "(published after the commit: the dual write that loses events)."
         ),
     ] = "outbox",
-    topology_kind: Annotated[
-        str,
-        typer.Option(
-            "--topology",
-            help="single-writer (one Patroni leader, the Aurora Global writer) or "
-            "multi-writer (ADR-037: a primary per region, pglogical both ways).",
-        ),
-    ] = "single-writer",
+    topology_kind: TopologyOption = "single-writer",
     orders: Annotated[
         str,
         typer.Option(

@@ -20,6 +20,14 @@ SITES = ("taiwan", "tokyo", "witness")
 REGIONS = ("taiwan", "tokyo")
 """The sites that run PostgreSQL, Redis and the shop."""
 
+
+def other_region(region: str) -> str:
+    """The other region of the pair."""
+    if region not in REGIONS:
+        raise ValueError(f"{region!r} is not one of {REGIONS}")
+    return next(r for r in REGIONS if r != region)
+
+
 SHORT = {"taiwan": "tw", "tokyo": "jp", "witness": "wt"}
 HOST_OCTET = {"taiwan": 11, "tokyo": 12, "witness": 13}
 

@@ -48,6 +48,7 @@ REMOTE_PROBES = {
         "stock_conserved",
         "orders_across_regions",
         "lost_updates",
+        "replication_held_back",
     ),
 }
 

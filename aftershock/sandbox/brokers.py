@@ -42,11 +42,6 @@ DUPLICATE_WINDOW_S = 600
 the ack and deleting its outbox row republishes within seconds, well inside it."""
 
 
-def other(region: str) -> str:
-    """The other region of the pair."""
-    return next(r for r in REGIONS if r != region)
-
-
 def mirror_name(source_region: str) -> str:
     """The stream that holds, in the other region, a mirror of `source_region`'s orders."""
     return f"{STREAM}-{source_region}"

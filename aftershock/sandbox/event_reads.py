@@ -16,7 +16,7 @@ from typing import Any
 import nats
 import psycopg
 
-from aftershock.config.topology import REGIONS, Topology
+from aftershock.config.topology import REGIONS, Topology, other_region
 from aftershock.sandbox import brokers, event_streams, eventing
 from aftershock.sandbox.endpoints import connect, connect_node
 from aftershock.sandbox.shop.schema import DATABASE
@@ -65,7 +65,7 @@ def mirror_lag(topology: Topology, timeout: float = 1.0) -> MirrorLag:
         if not held:
             found.unreachable[region] = f"broker-{region} monitoring does not answer"
     for region in REGIONS:
-        source = brokers.other(region)
+        source = other_region(region)
         if region in found.unreachable or source in found.unreachable:
             continue
         name = brokers.mirror_name(source)
@@ -166,7 +166,7 @@ def copies(
     for region in REGIONS:
         keys: list[str | None] = []
         try:
-            for stream in (brokers.STREAM, brokers.mirror_name(brokers.other(region))):
+            for stream in (brokers.STREAM, brokers.mirror_name(other_region(region))):
                 events = event_streams.read_events(topology, region, creds, stream)
                 keys += [e.key for e in events if _of_run(e.key, e.at, prefix, since)]
         except (event_streams.BrokerUnreachable, nats.errors.Error, OSError, TimeoutError) as exc:

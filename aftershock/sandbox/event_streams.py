@@ -24,14 +24,13 @@ from nats.js.api import (
     StreamSource,
 )
 
-from aftershock.config.topology import REGIONS, Topology
+from aftershock.config.topology import REGIONS, Topology, other_region
 from aftershock.errors import SandboxError
 from aftershock.sandbox.brokers import (
     DUPLICATE_WINDOW_S,
     STREAM,
     client_url,
     mirror_name,
-    other,
     subject,
 )
 from aftershock.sandbox.credentials import Credentials
@@ -94,7 +93,7 @@ def create_streams(topology: Topology, creds: Credentials) -> None:
                     duplicate_window=DUPLICATE_WINDOW_S,
                 )
             )
-            source = other(region)
+            source = other_region(region)
             await js.add_stream(
                 StreamConfig(
                     name=mirror_name(source),

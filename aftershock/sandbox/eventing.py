@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from aftershock.config.topology import REGIONS, Topology
-from aftershock.sandbox.brokers import client_url, monitor, other
+from aftershock.config.topology import REGIONS, Topology, other_region
+from aftershock.sandbox.brokers import client_url, monitor
 from aftershock.sandbox.credentials import Credentials, chown, private_dir, write_private
 from aftershock.sandbox.events.config import EventsConfig
 from aftershock.sandbox.processes import DaemonSpec
@@ -28,7 +28,7 @@ def config(
 ) -> EventsConfig:
     return EventsConfig(
         region=region,
-        other=other(region),
+        other=other_region(region),
         broker_url=client_url(topology, region, creds),
         write_dsn=dsn(topology, region, creds, "read-write", "relay", local_only),
         deliveries=str(deliveries_path(topology, region)),
@@ -86,7 +86,7 @@ def consuming(topology: Topology, region: str) -> bool:
         for consumer in stream.get("consumer_detail") or []
         if consumer.get("name") == "fulfilment"
     }
-    return {"orders", f"orders-{other(region)}"} <= bound
+    return {"orders", f"orders-{other_region(region)}"} <= bound
 
 
 def deliveries(topology: Topology, region: str) -> list[dict[str, Any]]:

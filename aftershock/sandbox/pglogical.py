@@ -14,7 +14,7 @@ from typing import Any
 
 import psycopg
 
-from aftershock.config.topology import PG_PORT, REGIONS, Topology
+from aftershock.config.topology import PG_PORT, REGIONS, Topology, other_region
 from aftershock.sandbox.credentials import Credentials
 from aftershock.sandbox.endpoints import connect_node
 from aftershock.sandbox.shop.schema import DATABASE
@@ -39,14 +39,9 @@ ALTER TABLE products ENABLE REPLICA TRIGGER products_keep_min_stock;
 """
 
 
-def other(region: str) -> str:
-    """The other region of the pair."""
-    return next(r for r in REGIONS if r != region)
-
-
 def subscription_name(region: str) -> str:
     """The subscription in `region` that pulls the other region's changes."""
-    return f"from_{other(region)}"
+    return f"from_{other_region(region)}"
 
 
 def node_dsn(topology: Topology, region: str, creds: Credentials) -> str:
@@ -96,7 +91,7 @@ def subscribe(topology: Topology, creds: Credentials) -> None:
                     synchronize_data := false,
                     forward_origins := '{}')
                 """,
-                (subscription_name(region), node_dsn(topology, other(region), creds)),
+                (subscription_name(region), node_dsn(topology, other_region(region), creds)),
             )
 
 
@@ -142,7 +137,7 @@ def mark_lag(
     a new sequence number, and the other writer is read until it holds it
     (capped at `timeout`; then `capped` is true and the figure a lower bound).
     """
-    target = other(source)
+    target = other_region(source)
     try:
         with (
             connect_writer(topology, source, creds, timeout) as writer,
@@ -173,6 +168,11 @@ def mark_lag(
                 time.sleep(0.005)
     except psycopg.Error as exc:
         return {"from": source, "to": target, "seconds": None, "capped": True, "error": _first(exc)}
+
+
+def crossed(topology: Topology, creds: Credentials, source: str, timeout: float) -> bool:
+    """True when a row written in `source` now reaches the other region within `timeout`."""
+    return not mark_lag(topology, creds, source, timeout)["capped"]
 
 
 def _first(exc: BaseException) -> str:

@@ -14,6 +14,7 @@ from aftershock.config.topology import (
     REGIONS,
     SHOP_PORT,
     Topology,
+    other_region,
 )
 from aftershock.sandbox.brokers import client_url
 from aftershock.sandbox.credentials import Credentials, write_private
@@ -80,7 +81,7 @@ def config(
     topology: Topology, region: str, creds: Credentials, options: SandboxOptions
 ) -> ShopConfig:
     local = options.multi_writer
-    peer = next(r for r in REGIONS if r != region)
+    peer = other_region(region)
     return ShopConfig(
         region=region,
         listen_host=topology.address(region),

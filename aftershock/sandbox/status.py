@@ -20,6 +20,7 @@ from aftershock.config.topology import (
     SHOP_PORT,
     SITES,
     Topology,
+    other_region,
 )
 from aftershock.sandbox import (
     brokers,
@@ -177,7 +178,7 @@ def writer_rows(topology: Topology, creds: Credentials) -> list[Row]:
         if sub["status"] == "unreachable":
             rows.append(Row("postgres", region, address, "primary", "down"))
             continue
-        mark = pglogical.mark_lag(topology, creds, pglogical.other(region), timeout=1.0)
+        mark = pglogical.mark_lag(topology, creds, other_region(region), timeout=1.0)
         if mark["seconds"] is None:
             lag = "unmeasured"
         else:

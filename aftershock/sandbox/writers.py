@@ -55,6 +55,18 @@ def data_dir(topology: Topology, region: str) -> Path:
     return writer_home(topology, region) / "pgdata"
 
 
+PGLOGICAL_LIBRARY = Path("/usr/lib/postgresql/15/lib/pglogical.so")
+
+
+def require_pglogical() -> None:
+    """Refuse, before anything starts, a multi-writer boot on a host without pglogical."""
+    if not PGLOGICAL_LIBRARY.exists():
+        raise SandboxError(
+            f"the multi-writer topology needs pglogical ({PGLOGICAL_LIBRARY} is missing): "
+            "run `make deps` (it installs postgresql-15-pglogical)"
+        )
+
+
 def initdb_all(topology: Topology, creds: Credentials) -> None:
     """Create both regions' clusters at once (each initdb takes about a second)."""
     running = []

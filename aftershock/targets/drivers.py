@@ -183,7 +183,10 @@ def observation(kind: str, probe: str) -> Callable[..., dict[str, Any]] | None:
     return found
 
 
-WRITER_PROBES = ("converged", "stock_conserved", "orders_across_regions", "lost_updates")
+WRITER_PROBES = (
+    "converged", "stock_conserved", "orders_across_regions", "lost_updates",
+    "replication_held_back",
+)  # fmt: skip
 """ADR-037's final reads over SQL on both regional writers (`aws.writer_reads`)."""
 
 

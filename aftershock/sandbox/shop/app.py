@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from aftershock.config.topology import other_region
 from aftershock.sandbox.shop import carts, catalog, events, orders, policies, profiles, validation
 from aftershock.sandbox.shop.config import ShopConfig
 from aftershock.sandbox.shop.errors import ApiError, Unavailable
@@ -110,7 +111,7 @@ async def create_order(request: Request) -> JSONResponse:
     if status == 201 and d.publisher is not None:
         await d.publisher.publish(key, order)
     if d.peer is not None:
-        peer_region = "tokyo" if d.config.region == "taiwan" else "taiwan"
+        peer_region = other_region(d.config.region)
         await policies.await_quorum(
             d.peer, key, int(order["order_id"]), peer_region, d.config.quorum_timeout_seconds
         )

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aftershock.config.topology import REGIONS
+from aftershock.config.topology import REGIONS, other_region
 from aftershock.targets.aws.events import events_of
 from aftershock.targets.aws.kafka_reads import end_offsets, read_keys
 from aftershock.targets.remote import Context
@@ -74,7 +74,7 @@ def mirror_backlog(ctx: Context) -> dict[str, Any]:
     events = events_of(ctx)
     mirrors: dict[str, Any] = {}
     for region in REGIONS:
-        source = next(r for r in REGIONS if r != region)
+        source = other_region(region)
         here, there = events.region(region), events.region(source)
         source_end = sum(end_offsets(ctx, there, events.topic).values())
         mirror_end = sum(end_offsets(ctx, here, here.mirrormaker.mirrored_topic).values())
@@ -111,7 +111,7 @@ def drain(ctx: Context, budget_s: float = 300.0) -> dict[str, Any]:
     began = max(undos) if undos and ctx.clock() - max(undos) < UNDO_RECENT_S else ctx.clock()
     wanted = {}
     for region in REGIONS:
-        source = events.region(next(r for r in REGIONS if r != region))
+        source = events.region(other_region(region))
         wanted[region] = {k for k, _ in read_keys(ctx, source, events.topic) if k is not None}
     if ctx.dry_run:
         ctx.log.note(f"wait up to {budget_s:.0f} s until every mirrored topic holds those keys")

@@ -93,6 +93,15 @@ def converged(
     return {**result.as_dict(), "heal_at": heal_at, "at_most": True}
 
 
+def replication_held_back(ctx: Context, since: float = 0.0, fault: str = "") -> dict[str, Any]:
+    """While the cut holds, each writer's newest order since it is not on the other writer."""
+    writers = _plan(ctx, "replication_held_back", "newest order of each region since the cut",
+                    "regional_read.newest_since, then regional_read.held")  # fmt: skip
+    if ctx.dry_run:
+        return DRY
+    return regional_judge.replication_held_back(_each(writers), since).as_dict()
+
+
 def stock_conserved(ctx: Context, run: Run | None = None) -> dict[str, Any]:
     """stocked = left + sold on both writers (ADR-037's `min` or `lww` stock row)."""
     writers = _plan(ctx, "stock_conserved", "stock and order lines", "regional_read.STOCK")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import signal
 from typing import Any
 
-from aftershock.config.topology import BROKER_LEAF_PORT, REGIONS, Topology
+from aftershock.config.topology import BROKER_LEAF_PORT, REGIONS, Topology, other_region
 from aftershock.errors import SandboxError
 from aftershock.sandbox import brokers, eventing, nft
 from aftershock.targets.local.common import (
@@ -80,7 +80,7 @@ def start_relay(topology: Topology, region: str) -> dict[str, Any]:
 
 def mirror_link_ruleset(topology: Topology, region: str) -> str:
     """Drop only the leafnode traffic between `region` and the other region, both ways."""
-    peer = topology.address(brokers.other(region))
+    peer = topology.address(other_region(region))
     port = BROKER_LEAF_PORT
     return f"""table inet {MIRROR_LINK_TABLE} {{
     chain input {{

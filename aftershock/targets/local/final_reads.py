@@ -18,8 +18,8 @@ from aftershock.config.topology import REGIONS, Topology
 from aftershock.errors import EvidenceMissing
 from aftershock.load.runs import Run
 from aftershock.sandbox.endpoints import connect, connect_node
-from aftershock.sandbox.state import load_credentials, writers_of
-from aftershock.targets.local import regional_reads
+from aftershock.sandbox.shop.schema import DATABASE
+from aftershock.sandbox.state import load_credentials, options_of, writers_of
 from aftershock.targets.local.observe import replication_lag
 
 T = TypeVar("T")
@@ -60,6 +60,36 @@ def order_integrity(topology: Topology, run: Run, converge_timeout: float) -> ch
     return retrying(read, "the final read of the orders table")
 
 
+def inventory_policy(topology: Topology) -> str:
+    """`lww`, `min` or `delta`: the stock design the sandbox booted with."""
+    return str(options_of(topology).get("inventory") or "lww")
+
+
+def each_region(topology: Topology, read: Callable[[psycopg.Connection[Any]], T]) -> dict[str, T]:
+    """region -> `read` of the region's own shop database (its primary on multi-writer; the
+    leader and the replica, each read directly, on the single writer).
+
+    Transient errors are retried as every final read's are (`retrying`); any other
+    database error means the region could not be looked at: EvidenceMissing.
+    """
+    creds = load_credentials(topology)
+    found = {}
+    for region in REGIONS:
+
+        def once(region: str = region) -> T:
+            try:
+                with connect_node(topology, region, creds, DATABASE, timeout=5) as conn:
+                    return read(conn)
+            except psycopg.OperationalError:
+                raise  # retried until the deadline
+            except psycopg.Error as exc:
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                raise EvidenceMissing(f"could not read {region}'s database: {first}") from exc
+
+        found[region] = retrying(once, f"the final read of {region}'s database")
+    return found
+
+
 def each_writer(
     topology: Topology, judge: Callable[[psycopg.Connection[Any]], checkers.Result], name: str
 ) -> checkers.Result:
@@ -69,15 +99,7 @@ def each_writer(
     (lost keys, oversold products) are merged at the top, so the probes'
     readers find them where the single writer puts them.
     """
-    creds = load_credentials(topology)
-    found: dict[str, checkers.Result] = {}
-    for region in REGIONS:
-
-        def read(region: str = region) -> checkers.Result:
-            with connect_node(topology, region, creds, "shop", timeout=5) as conn:
-                return judge(conn)
-
-        found[region] = retrying(read, f"the final read of {region}'s database")
+    found = each_region(topology, judge)
     merged: dict[str, Any] = {"regions": {r: v.as_dict() for r, v in found.items()}}
     for result in found.values():
         for key, value in result.details.items():
@@ -98,7 +120,7 @@ def no_oversell(topology: Topology) -> checkers.Result:
     """`checkers.inventory` over the stock rows: the leader's, or each writer's own."""
     if writers_of(topology) != "multi-writer":
         return checkers.inventory(stock_rows(topology))
-    if regional_reads.inventory_policy(topology) == "delta":
+    if inventory_policy(topology) == "delta":
         judge = lambda conn: checkers.inventory(final_read.stock_rows(conn, "", "", DELTA_STOCK))  # noqa: E731
     else:
         judge = lambda conn: checkers.inventory(final_read.stock_rows(conn, "", ""))  # noqa: E731

@@ -11,7 +11,7 @@ from typing import Any
 
 import psycopg
 
-from aftershock.config.topology import REGIONS, Topology
+from aftershock.config.topology import REGIONS, Topology, other_region
 from aftershock.sandbox import pglogical, postgres
 from aftershock.sandbox.endpoints import connect, connect_node
 from aftershock.sandbox.haproxy import server_states
@@ -88,7 +88,7 @@ def writers_lag(topology: Topology, timeout: float = 5.0) -> dict[str, Any]:
     writer): `tokyo` is taiwan's writes reaching tokyo. No leader.
     """
     creds = load_credentials(topology)
-    marks = {pglogical.other(r): pglogical.mark_lag(topology, creds, r, timeout) for r in REGIONS}
+    marks = {other_region(r): pglogical.mark_lag(topology, creds, r, timeout) for r in REGIONS}
     errors = [f"{m['from']} -> {m['to']}: {m['error']}" for m in marks.values() if m.get("error")]
     replicas = {
         region: {"seconds": m["seconds"] if m["seconds"] is not None else float(timeout),

@@ -78,7 +78,7 @@ def writers_whole(topology: Topology) -> None:
     """
     creds = load_credentials(topology)
     for region in REGIONS:
-        crossed = lambda r=region: not pglogical.mark_lag(topology, creds, r, 1.0)["capped"]  # noqa: E731
+        crossed = lambda r=region: pglogical.crossed(topology, creds, r, 1.0)  # noqa: E731
         wait_for(crossed, timeout=WRITERS_TIMEOUT, what=f"a write from {region} crossing over")
 
 
