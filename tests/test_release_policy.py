@@ -133,3 +133,13 @@ def test_a_zero_median_keeps_its_tolerance_meaningful() -> None:
             experiment["error_budget"]["used"] = 0.0
     current = summary("gate-20261108", 10.0)  # 0.001 used: within the 0.001 floor
     assert judge(current, history, tolerance={"error_budget": 0.5}).valid is True
+
+
+def test_runs_of_another_topology_are_no_baseline() -> None:
+    multi = [
+        summary(f"gate-2026110{d}", 2.0) | {"topology": "multi-writer (x)"} for d in range(1, 6)
+    ]
+    single = summary("gate-20261108", 10.0) | {"topology": "single-writer"}
+    result = judge(single, multi, tolerance={"rto": 0.25})
+    assert result.valid is True  # 10 s is no regression from a design that fails over in 2 s
+    assert any("0 of 5 passing runs" in n for n in result.details["not_judged"])

@@ -6,7 +6,7 @@ Rules, each failure named so the summary can say which one broke:
 - `min_score`: the run's resilience score reaches the minimum;
 - `budget.<experiment>.<rto_s|error_budget>`: a figure within its budget;
 - `regression.<figure>`: a figure no worse than the median of the last N
-  passing runs by more than the stated tolerance. With fewer than N
+  passing runs of the same topology by more than the stated tolerance. With fewer than N
   passing runs that measured it, the rule is not judged and says so.
 """
 
@@ -101,8 +101,14 @@ def judge(
                         "reason": f"{name}: {key} {value:g} over its budget {limit:g}",
                     }
                 )
+    # Only passing runs of the same topology are a baseline: a multi-writer region outage
+    # fails over in 2 s, the single writer's in 10 s, and neither regressed from the other.
     passing = [
-        h for h in history if h.get("verdict") == "passed" and h.get("run") != run.get("run")
+        h
+        for h in history
+        if h.get("verdict") == "passed"
+        and h.get("run") != run.get("run")
+        and h.get("topology") == run.get("topology")
     ]
     passing.sort(key=lambda h: str(h.get("started") or ""))
     for name, experiment in experiments.items():
