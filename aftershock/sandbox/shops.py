@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import os
+import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aftershock.config.topology import (
@@ -16,12 +21,15 @@ from aftershock.config.topology import (
     Topology,
     other_region,
 )
+from aftershock.errors import SandboxError
 from aftershock.sandbox.brokers import client_url
 from aftershock.sandbox.credentials import Credentials, write_private
 from aftershock.sandbox.http import get
-from aftershock.sandbox.processes import DaemonSpec
+from aftershock.sandbox.processes import DaemonSpec, is_alive
 from aftershock.sandbox.shop.config import ShopConfig
+from aftershock.sandbox.shop.runtime import RuntimeSettings
 from aftershock.sandbox.shop.schema import DATABASE, ROLE
+from aftershock.sandbox.state import registry
 
 if TYPE_CHECKING:
     from aftershock.sandbox.options import SandboxOptions
@@ -117,6 +125,7 @@ def spec(
         raise ValueError(f"the shop runs only in {REGIONS}, not in {region!r}")
     user = UNPRIVILEGED_USER if unprivileged else None
     path = topology.site_dir(region) / "shop.json"
+    runtime = runtime_path(topology, region)
     write_private(
         path,
         config(topology, region, creds, options).dumps(),
@@ -128,7 +137,10 @@ def spec(
         user=user,
         group="nogroup" if unprivileged else None,
         log=topology.log_path(f"shop-{region}"),
-        argv=[sys.executable, "-m", "aftershock.sandbox.shop", "--config", str(path)],
+        argv=[
+            *(sys.executable, "-m", "aftershock.sandbox.shop"),
+            *("--config", str(path), "--runtime", str(runtime)),
+        ],
         env={"HOME": "/"},
     )
 
@@ -137,3 +149,51 @@ def ready(topology: Topology, region: str) -> bool:
     """True when the region's shop answers readiness with 200 (directly, not via the edge)."""
     answer = get(f"{topology.shop_url(region)}/health/readiness")
     return answer is not None and answer[0] == 200
+
+
+def runtime_path(topology: Topology, region: str) -> Path:
+    """The region's shop runtime settings (`shop.runtime`), reloaded on SIGHUP."""
+    return topology.site_dir(region) / "shop-runtime.json"
+
+
+def reconfigure(
+    topology: Topology, region: str, settings: RuntimeSettings, timeout: float = 10.0
+) -> dict[str, object]:
+    """Give the region's running shop new runtime settings and wait until it says it took them.
+
+    Writes the settings file, sends the shop SIGHUP and reads its readiness
+    answer (directly, not through the edge) until it reports them.
+    """
+    if region not in REGIONS:
+        raise SandboxError(f"the shop runs only in {', '.join(REGIONS)}, not in {region!r}")
+    shop = registry(topology).load().get(f"shop-{region}")
+    if shop is None or not is_alive(shop.pid, shop.starttime):
+        raise SandboxError(f"shop-{region} of sandbox {topology.name} is not running")
+    path = runtime_path(topology, region)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(json.dumps(settings.as_dict()))
+    os.chmod(partial, 0o644)  # not secret; the shop may run as nobody
+    partial.replace(path)
+    os.kill(shop.pid, signal.SIGHUP)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        answer = get(f"{topology.shop_url(region)}/health/readiness")
+        body = answer[1] if answer is not None else None
+        if isinstance(body, dict) and body.get("runtime") == settings.as_dict():
+            return {"region": region, "runtime": settings.as_dict()}
+        time.sleep(0.1)
+    raise SandboxError(
+        f"shop-{region} did not take its runtime settings within {timeout:g} s: "
+        f"see {topology.log_path(f'shop-{region}')}"
+    )
+
+
+def reset_runtime(topology: Topology) -> list[str]:
+    """Put every region's shop back on the default runtime settings; returns those changed."""
+    changed = []
+    for region in REGIONS:
+        if runtime_path(topology, region).exists():
+            reconfigure(topology, region, RuntimeSettings())
+            runtime_path(topology, region).unlink(missing_ok=True)
+            changed.append(region)
+    return changed

@@ -15,6 +15,9 @@ from aftershock.sandbox.shop.config import ShopConfig
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m aftershock.sandbox.shop")
     parser.add_argument("--config", type=Path, required=True, help="shop JSON config file")
+    parser.add_argument(
+        "--runtime", type=Path, default=None, help="runtime settings JSON, reloaded on SIGHUP"
+    )
     args = parser.parse_args()
     try:
         config = ShopConfig.load(args.config)
@@ -22,7 +25,7 @@ def main() -> int:
         print(f"error: cannot load {args.config}: {exc}", file=sys.stderr)
         return 2
     uvicorn.run(
-        create_app(config),
+        create_app(config, args.runtime),
         host=config.listen_host,
         port=config.listen_port,
         log_level="warning",

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import signal
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -27,6 +30,9 @@ from aftershock.sandbox.shop.config import ShopConfig
 from aftershock.sandbox.shop.errors import ApiError, Unavailable
 from aftershock.sandbox.shop.global_cache import GlobalCache
 from aftershock.sandbox.shop.metrics import MetricsMiddleware, ShopMetrics
+from aftershock.sandbox.shop.runtime import CapacityMiddleware, RuntimeSettings, TokenBucket
+
+log = logging.getLogger("aftershock.shop")
 
 # Each dependency gets half a second: the whole answer stays inside the
 # edge's 1 s check timeout even when both dependencies hang.
@@ -49,6 +55,8 @@ class Dependencies:
     publisher: events.DirectPublisher | None = None
     # Only with `quorum` orders: the other region's writer, read to confirm an order.
     peer: AsyncConnectionPool | None = None
+    # What SIGHUP reloads: capacity and the checkout switch.
+    runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
 
 
 def deps(request: Request) -> Dependencies:
@@ -95,6 +103,8 @@ async def get_cart(request: Request) -> JSONResponse:
 
 async def create_order(request: Request) -> JSONResponse:
     d = deps(request)
+    if not d.runtime.checkout_enabled:
+        raise ApiError(503, "checkout_disabled", f"checkout is disabled in {d.config.region}")
     key = validation.idempotency_key(request)
     lines = validation.order_lines(await validation.read_json(request, d.config.max_body_bytes))
     policies.check_key_scope(key, d.config.region, d.config.order_keys)
@@ -171,6 +181,7 @@ async def readiness(request: Request) -> JSONResponse:
         "database": database,
         "cache": cache,
         "broker": broker,
+        "runtime": d.runtime.as_dict(),
     }
     return served(body, 200 if ready else 503, d.config.region)
 
@@ -234,8 +245,11 @@ async def _dependency_error(request: Request, exc: Exception) -> Response:
     return Unavailable(f"dependency failed: {type(exc).__name__}").response()
 
 
-def create_app(config: ShopConfig) -> Starlette:
-    """The shop for `config`; pools open in the lifespan and never block start-up."""
+def create_app(config: ShopConfig, runtime_path: Path | None = None) -> Starlette:
+    """The shop for `config`; pools open in the lifespan and never block start-up.
+
+    `runtime_path` holds the settings SIGHUP reloads (`runtime.RuntimeSettings`).
+    """
     shop_metrics = ShopMetrics()
 
     @contextlib.asynccontextmanager
@@ -281,12 +295,17 @@ def create_app(config: ShopConfig) -> Starlette:
             await peer.open(wait=False)
         await shared.refresh()
         follower = asyncio.create_task(shared.follow())
+        runtime = RuntimeSettings.load(runtime_path)
         app.state.deps = Dependencies(
-            config, shop_metrics, writes, reads, cache, shared, publisher, peer
+            config, shop_metrics, writes, reads, cache, shared, publisher, peer, runtime
         )
+        app.state.capacity = TokenBucket(runtime.capacity_rps)
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGHUP, _reload, app, runtime_path)
         try:
             yield
         finally:
+            loop.remove_signal_handler(signal.SIGHUP)
             follower.cancel()
             await shared.close()
             if publisher is not None:
@@ -313,7 +332,10 @@ def create_app(config: ShopConfig) -> Starlette:
     return Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(MetricsMiddleware, metrics=shop_metrics)],
+        middleware=[
+            Middleware(MetricsMiddleware, metrics=shop_metrics),
+            Middleware(CapacityMiddleware, region=config.region),
+        ],
         exception_handlers={
             ApiError: _api_error,
             HTTPException: _http_error,
@@ -322,3 +344,16 @@ def create_app(config: ShopConfig) -> Starlette:
             RedisError: _dependency_error,
         },
     )
+
+
+def _reload(app: Starlette, path: Path | None) -> None:
+    """SIGHUP: take the runtime settings from `path`; a bad file keeps the ones in force."""
+    d: Dependencies = app.state.deps
+    try:
+        runtime = RuntimeSettings.load(path)
+    except (OSError, ValueError, TypeError) as exc:
+        log.warning("SIGHUP: kept the runtime settings, %s is unusable: %s", path, exc)
+        return
+    d.runtime = runtime
+    app.state.capacity = TokenBucket(runtime.capacity_rps)
+    log.warning("SIGHUP: runtime settings now %s", runtime.as_dict())

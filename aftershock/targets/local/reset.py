@@ -23,6 +23,7 @@ from aftershock.sandbox import (
     haproxy,
     pglogical,
     postgres,
+    shops,
     status,
 )
 from aftershock.sandbox.network import namespace_pids
@@ -49,6 +50,8 @@ def edge_state(topology: Topology, region: str) -> str | None:
 def make_whole(topology: Topology) -> None:
     """Heal every fault and wait until the sandbox is as booted: taiwan leads, all ready."""
     heal_all(topology)
+    # A shop an experiment (or a test) limited or switched off is put back as booted.
+    shops.reset_runtime(topology)
     if ledger(topology).entries():
         raise NotWhole(f"faults still recorded after heal: {ledger(topology).entries()}")
     if writers_of(topology) == "multi-writer":
