@@ -10,6 +10,7 @@ __all__ = ["FAULT_MODULES", "PROBE_MODULES", "__version__", "discover"]
 
 FAULT_MODULES = (
     "aftershock.faults.region",
+    "aftershock.faults.health_check",
     "aftershock.faults.network",
     "aftershock.faults.database",
     "aftershock.faults.cache",
@@ -28,6 +29,7 @@ PROBE_MODULES = (
     "probes.inventory",
     "probes.events",
     "probes.cache",
+    "probes.drill",
 )
 """The Chaos Toolkit probe modules (top-level `probes/`)."""
 

@@ -213,6 +213,52 @@ def test_route53_drill_inverts_the_health_check_and_puts_it_back(
     fake.done()
 
 
+def health_check(version: int, inverted: bool) -> dict:
+    return {
+        "HealthCheck": {
+            "Id": TW_CHECK,
+            "CallerReference": "r",
+            "HealthCheckVersion": version,
+            "HealthCheckConfig": {"Type": "HTTPS", "Inverted": inverted},
+        }
+    }
+
+
+def test_the_dr_drills_failed_health_check_is_route53_inverting_it_whatever_the_isolation(
+    tmp_path: Path, fake: FakeAws, target: TargetFile
+) -> None:
+    # The example target isolates taiwan by NACL; the drill still only inverts its check.
+    assert target.regions["taiwan"].isolation.method != "route53"
+    ctx = context(tmp_path, fake, target)
+    fake.expect("route53", OSAKA, "get_health_check", {"HealthCheckId": TW_CHECK},
+                health_check(7, False))  # fmt: skip
+    fake.identity()
+    fake.expect(
+        "route53",
+        OSAKA,
+        "update_health_check",
+        {"HealthCheckId": TW_CHECK, "HealthCheckVersion": 7, "Inverted": True},
+        health_check(8, True),
+    )
+    FAULTS["fail_health_check"](ctx, region="taiwan")
+    assert [e.fault for e in ctx.ledger.entries()] == ["fail_health_check"]
+    fake.expect("route53", OSAKA, "get_health_check", {"HealthCheckId": TW_CHECK},
+                health_check(8, True))  # fmt: skip
+    fake.expect(
+        "route53",
+        OSAKA,
+        "update_health_check",
+        {"HealthCheckId": TW_CHECK, "HealthCheckVersion": 8, "Inverted": False},
+        health_check(9, False),
+    )
+    assert UNDO["fail_health_check"] is FAULTS["restore_health_check"]
+    FAULTS["restore_health_check"](ctx, region="taiwan")
+    assert ctx.ledger.entries() == []
+    # Restored already: nothing is read or changed again.
+    assert FAULTS["restore_health_check"](ctx, region="taiwan")["restored"] is False
+    fake.done()
+
+
 def test_kill_cache_is_elasticache_test_failover_and_start_cache_restores_the_primary(
     tmp_path: Path, fake: FakeAws, target: TargetFile
 ) -> None:

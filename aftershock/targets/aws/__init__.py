@@ -58,6 +58,8 @@ FAULTS: dict[str, Callable[..., dict[str, Any]]] = {
     for f in (
         isolation.isolate_region,
         isolation.restore_region,
+        isolation.fail_health_check,
+        isolation.restore_health_check,
         crash_region,
         recover_region,
         pods.partition_regions,
@@ -85,6 +87,7 @@ FAULTS: dict[str, Callable[..., dict[str, Any]]] = {
 UNDO: dict[str, Callable[..., dict[str, Any]]] = {
     "isolate_region": isolation.restore_region,
     "crash_region": recover_region,
+    "fail_health_check": isolation.restore_health_check,
     "partition_regions": pods.heal_partition,
     "kill_db_leader": database.start_db_node,
     "crash_db_leader": database.start_db_node,

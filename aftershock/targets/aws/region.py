@@ -210,16 +210,36 @@ def _stop_fis(ctx: Context, region: str, entry_id: str, touched: dict[str, Any])
 # the one global endpoint, so the region's own (allowlisted) region is used.
 
 
-def _invert_check(ctx: Context, region: str) -> dict[str, Any]:
+def fail_health_check(ctx: Context, region: str) -> dict[str, Any]:
+    """The DR drill's step 1: invert `region`'s Route 53 health check; the region keeps running."""
+    mark = len(ctx.log.calls)
+    detail = _invert_check(ctx, region, "fail_health_check", f"{region}'s health check is failed")
+    return result(ctx, "fail_health_check", mark, region=region, **detail)
+
+
+def restore_health_check(ctx: Context, region: str) -> dict[str, Any]:
+    """Undo `fail_health_check` from what the ledger recorded; idempotent."""
+    mark = len(ctx.log.calls)
+    entry = find(ctx, "fail_health_check", {"region": region})
+    if entry is None:
+        return result(ctx, "restore_health_check", mark, region=region, restored=False)
+    _revert_check(ctx, region, entry.id, entry.params["touched"])
+    forget(ctx, entry)
+    return result(ctx, "restore_health_check", mark, region=region, restored=True)
+
+
+def _invert_check(
+    ctx: Context, region: str, fault: str = "isolate_region", busy: str = ""
+) -> dict[str, Any]:
     where = ctx.target.region(region)
     check = _health_check(ctx, region)
     inverted = bool(check["HealthCheckConfig"].get("Inverted", False))
     entry = record(
         ctx,
-        "isolate_region",
+        fault,
         {"region": region},
         {"method": "route53", "health_check_id": where.health_check_id, "inverted": inverted},
-        f"{region} is isolated",
+        busy or f"{region} is isolated",
     )
     act_or_forget(
         ctx,

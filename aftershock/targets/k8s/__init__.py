@@ -78,6 +78,10 @@ UNSUPPORTED: dict[str, str] = {
         for name in ("cut_mirror_link", "heal_mirror_link")
     },
     **{
+        name: "a region's health check is Route 53's, outside the clusters: use --target aws"
+        for name in ("fail_health_check", "restore_health_check")
+    },
+    **{
         name: "the relay and the fulfilment consumer are not modelled in the target file"
         for name in ("stall_consumer", "resume_consumer", "stop_relay", "start_relay")
     },

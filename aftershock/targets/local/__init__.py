@@ -12,7 +12,15 @@ from typing import Any
 
 from aftershock.config.topology import Topology
 from aftershock.errors import SandboxError
-from aftershock.targets.local import cache, database, events, network, region, service
+from aftershock.targets.local import (
+    cache,
+    database,
+    events,
+    health_check,
+    network,
+    region,
+    service,
+)
 from aftershock.targets.local.common import FaultConflict, FaultUnavailable, ledger
 
 __all__ = [
@@ -35,6 +43,7 @@ FAULTS: dict[str, Callable[..., dict[str, Any]]] = {
     for f in (
         region.isolate_region, region.restore_region,
         region.crash_region, region.recover_region,
+        health_check.fail_health_check, health_check.restore_health_check,
         network.partition_regions, network.heal_partition,
         network.throttle_link, network.unthrottle_link,
         network.delay_link, network.undelay_link,
@@ -55,6 +64,7 @@ FAULTS: dict[str, Callable[..., dict[str, Any]]] = {
 UNDO: dict[str, Callable[..., dict[str, Any]]] = {
     "isolate_region": region.restore_region,
     "crash_region": region.recover_region,
+    "fail_health_check": health_check.restore_health_check,
     "partition_regions": network.heal_partition,
     "throttle_link": network.unthrottle_link,
     "delay_link": network.undelay_link,
