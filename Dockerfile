@@ -1,6 +1,6 @@
 # The harness in a container, installed as the README installs it (make deps),
 # for scheduled runs against the aws and k8s targets from inside a cluster
-# (examples/kubernetes/gameday-cronjob.yaml). Build: docker build -t aftershock .
+# (examples/kubernetes/drill-cronjob.yaml). Build: docker build -t aftershock .
 FROM debian:12-slim
 
 ENV DEBIAN_FRONTEND=noninteractive \

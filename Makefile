@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.deps-installed
 GAMEDAY_SANDBOX := gameday
 
-.PHONY: deps test gameday gameday-rest lint
+.PHONY: deps test gameday gameday-rest drill lint
 
 # Always re-checks; `test` and `gameday` re-run it only when the stamp is stale.
 deps:
@@ -33,8 +33,6 @@ gameday: $(STAMP)
 	code=$$?; echo "gate exit code $$code (0 passed, 1 failed, 2 usage, 3 could not run)"; \
 	exit $$code
 
-# ruff, then the import contract in pyproject.toml: imports go down the layers
-# (README, "Layout") and no package of aftershock imports in a circle.
 # The game-day experiments the gate does not run (region-crash,
 # network-partition, cache-outage, replication-lag): with `make gameday`,
 # every experiment runs. CI runs both; a game day runs `-m gameday`.
@@ -42,6 +40,13 @@ gameday-rest: $(STAMP)
 	$(BIN)/pytest experiments -m "gameday and not gate" --sandbox $(GAMEDAY_SANDBOX) \
 		-p no:cacheprovider --junitxml results/gameday-rest-junit.xml
 
+# The monthly DR drill's six steps on a sandbox of its own (README, "The monthly
+# DR drill"); its exit code is the gate's, its DR report in results/gate-<time>/.
+drill: $(STAMP)
+	$(BIN)/aftershock drill --name drill
+
+# ruff, then the import contract in pyproject.toml: imports go down the layers
+# (README, "Layout") and no package of aftershock imports in a circle.
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from aftershock.report.run import Written
 
 SESSION = pytest.StashKey["GateSession"]()
-TAG_MARKERS = ("gate", "gameday", "active-active", "active-active-repeated")
+TAG_MARKERS = ("gate", "gameday", "active-active", "active-active-repeated", "drill")
 PROFILES = {"default": "sync", "unsafe": "unsafe"}  # profile -> replication mode
 
 # The gate's exit codes (aftershock gameday, make gameday): pytest's own are mapped, not leaked.
@@ -115,6 +115,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "active-active-repeated: three link losses in a row, then reconciliation"
     )
+    config.addinivalue_line("markers", "drill: the monthly DR drill (`aftershock drill`)")
     config.addinivalue_line("markers", "experiment: a Chaos Toolkit experiment file")
 
 
@@ -134,7 +135,9 @@ def _check_options(config: pytest.Config) -> None:
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    if file_path.suffix == ".json" and file_path.parent.name == "experiments":
+    # experiments/*.json, and the suites in its subdirectories (experiments/drill/).
+    folders = (file_path.parent.name, file_path.parent.parent.name)
+    if file_path.suffix == ".json" and "experiments" in folders:
         return ExperimentFile.from_parent(parent, path=file_path)
     return None
 

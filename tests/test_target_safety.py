@@ -193,6 +193,38 @@ def test_gameday_dry_run_on_k8s_and_k_narrows(tmp_path: Path) -> None:
     assert "k8s.NetworkingV1Api.create_namespaced_network_policy(" in result.stdout
 
 
+def test_drill_dry_run_on_aws_prints_the_exact_route53_calls(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [AFTERSHOCK, "drill", "--target", "aws", "--target-file", str(EXAMPLE), "--dry-run"],
+        capture_output=True, text=True, timeout=120, check=False, env=_clean_env(tmp_path),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.count("== ") == 1
+    assert "== dr-drill: " in out
+    check = 'HealthCheckId="3f1c2a9e-5b7d-4e21-9c0a-6d8e2f4b1a73"'  # taiwan's, in the example
+    step_1 = out.index("action step-1-fail-taiwan-health-check")
+    step_5 = out.index("action step-5-restore-taiwan")
+    assert out.index(f"route53.get_health_check({check})", step_1) < step_5
+    inverted = f"route53.update_health_check({check}, HealthCheckVersion=1, Inverted=true)"
+    assert step_1 < out.index(inverted) < step_5
+    reverted = f"route53.update_health_check({check}, HealthCheckVersion=1, Inverted=false)"
+    assert out.index(reverted) > step_5
+    # Taiwan's data path is never touched: no NACL, no FIS, no database failover.
+    for untouched in ("ec2.", "fis.", "rds.failover", "rds.switchover"):
+        assert untouched not in out
+    assert "Locust subprocess: 30 users" in out
+    assert "-> dr-drill can run on aws" in out
+
+
+def test_drill_refuses_a_real_aws_run_without_allow_destructive(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [AFTERSHOCK, "drill", "--target", "aws", "--target-file", str(EXAMPLE)],
+        capture_output=True, text=True, timeout=120, check=False, env=_clean_env(tmp_path),
+    )  # fmt: skip
+    _refused(result, "pass --allow-destructive")
+
+
 def test_the_plugin_refuses_a_bad_target_file_at_session_start(
     pytester: pytest.Pytester, tmp_path: Path
 ) -> None:

@@ -81,7 +81,7 @@ def k8s_problems(data: Any, kind: str, where: str = "") -> list[str]:
 
 
 def cronjob() -> dict[str, Any]:
-    return yaml.safe_load((EXAMPLES / "kubernetes" / "gameday-cronjob.yaml").read_text())
+    return yaml.safe_load((EXAMPLES / "kubernetes" / "drill-cronjob.yaml").read_text())
 
 
 def test_the_cronjob_is_a_valid_batch_v1_cronjob() -> None:
@@ -123,17 +123,21 @@ def test_the_dockerfile_installs_the_project_as_the_readme_does() -> None:
     assert {".venv/", "results/"} <= set(ignored)  # no host virtualenv or evidence in the image
 
 
-def test_the_crontab_line_is_well_formed() -> None:
-    [entry] = [
+def test_the_crontab_lines_are_well_formed() -> None:
+    entries = [
         line for line in (EXAMPLES / "cron" / "aftershock.cron").read_text().splitlines()
         if line.strip() and not line.startswith("#")
     ]  # fmt: skip
-    minute, hour, day, month, weekday, user, *command = entry.split()
-    ranges = [(minute, 0, 59), (hour, 0, 23), (day, 1, 31), (month, 1, 12), (weekday, 0, 7)]
-    for field, low, high in ranges:
-        assert field == "*" or all(low <= int(n) <= high for n in re.split(r"[-,]", field))
-    assert user == "root"
-    assert "aftershock gameday" in " ".join(command)
+    commands = []
+    for entry in entries:
+        minute, hour, day, month, weekday, user, *command = entry.split()
+        ranges = [(minute, 0, 59), (hour, 0, 23), (day, 1, 31), (month, 1, 12), (weekday, 0, 7)]
+        for field, low, high in ranges:
+            assert field == "*" or all(low <= int(n) <= high for n in re.split(r"[-,]", field))
+        assert user == "root"
+        commands.append(" ".join(command))
+    assert any("aftershock gameday" in c for c in commands)
+    assert any("aftershock drill" in c for c in commands)
 
 
 def template_commands() -> list[list[str]]:
@@ -160,7 +164,7 @@ def template_commands() -> list[list[str]]:
 
 def test_every_templates_command_runs_here_in_its_dry_run_form() -> None:
     commands = template_commands()
-    assert len(commands) == 10  # GitHub 4, GitLab 4, the crontab line, the CronJob
+    assert len(commands) == 11  # GitHub 4, GitLab 4, two crontab lines, the CronJob
     for command in commands:
         words = [w.replace('"$TARGET_FILE"', TARGET_FILE).replace("$TARGET_FILE", TARGET_FILE)
                  for w in command]  # fmt: skip
@@ -170,14 +174,15 @@ def test_every_templates_command_runs_here_in_its_dry_run_form() -> None:
                                   text=True, timeout=60, check=False)  # fmt: skip
             assert done.returncode == 0, (words, done.stderr)
             continue
-        options = words[words.index("gameday") + 1 :]
+        verb = "drill" if "drill" in words else "gameday"
+        options = words[words.index(verb) + 1 :]
         if "/etc/aftershock/target.yaml" in options:
             options[options.index("/etc/aftershock/target.yaml")] = TARGET_FILE
         if "--target" in options:  # a remote target: plan every call, send none
             options = [o for o in options if o not in ("--allow-destructive", "--cloudwatch")]
-            run = [*AFTERSHOCK, "gameday", *options, "--dry-run"]
+            run = [*AFTERSHOCK, verb, *options, "--dry-run"]
         else:  # the sandbox: the options parse (a real run boots a sandbox)
-            run = [*AFTERSHOCK, "gameday", *options, "--help"]
+            run = [*AFTERSHOCK, verb, *options, "--help"]
         done = subprocess.run(run, cwd=ROOT, capture_output=True, text=True, timeout=300,
                               check=False)  # fmt: skip
         assert done.returncode == 0, (run, done.stdout[-2000:], done.stderr[-2000:])

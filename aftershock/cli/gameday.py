@@ -16,6 +16,9 @@ from aftershock.errors import SandboxError
 from aftershock.sandbox.options import with_policies
 
 EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
+ResultsOption = Annotated[
+    Path, typer.Option(help="Where the run's evidence and report go (<results>/gate-<time>/).")
+]
 
 
 def gameday(
@@ -70,6 +73,7 @@ def gameday(
             "--active-active", help="ADR-037's partition experiments (tag active-active)."
         ),
     ] = False,
+    results: ResultsOption = Path("results"),
 ) -> None:
     """Run the resilience gate against the target; the exit code is the verdict.
 
@@ -78,6 +82,39 @@ def gameday(
     results/gate-<time>/. Ctrl-C plays the rollbacks before it stops.
     On aws and k8s, --dry-run prints the plan of every experiment (or those
     -k names), and a real run needs --allow-destructive.
+    """
+    marker = "active-active" if active_active else "gameday" if all_experiments else "gate"
+    run_suite(
+        EXPERIMENTS, marker, target=target, target_file=target_file, select=select, name=name,
+        reuse_sandbox=reuse_sandbox, dry_run=dry_run, allow_destructive=allow_destructive,
+        topology=topology, policies=policies, gate_policy=gate_policy, metrics_file=metrics_file,
+        cloudwatch=cloudwatch, notify=notify, results=results,
+    )  # fmt: skip
+
+
+def run_suite(
+    directory: Path,
+    marker: str,
+    *,
+    target: str,
+    target_file: Path | None,
+    select: str,
+    name: str,
+    reuse_sandbox: bool,
+    dry_run: bool,
+    allow_destructive: bool,
+    topology: str,
+    policies: str,
+    gate_policy: Path | None,
+    metrics_file: Path | None,
+    cloudwatch: bool,
+    notify: str,
+    results: Path = Path("results"),
+) -> None:
+    """Refuse bad input in one line, then run the `marker` experiments of `directory` in pytest.
+
+    Exits with the gate's code: 0 passed, 1 a promise or policy failed,
+    2 usage, 3 could not run.
     """
     if target not in TARGETS:
         err().print(
@@ -88,7 +125,7 @@ def gameday(
         err().print(f"[bold red]error:[/] --target-file {target_file}: no such file")
         raise typer.Exit(2)
     if target != "local":
-        remote_preflight(target, target_file, dry_run, allow_destructive, select)
+        remote_preflight(target, target_file, dry_run, allow_destructive, select, directory)
     elif dry_run:
         err().print("[bold red]error:[/] --dry-run plans a remote target: add --target aws or k8s")
         raise typer.Exit(2)
@@ -97,11 +134,10 @@ def gameday(
     except SandboxError as exc:
         err().print(f"[bold red]error:[/] {exc}")
         raise typer.Exit(2) from None
-    marker = "active-active" if active_active else "gameday" if all_experiments else "gate"
     command = [
-        sys.executable, "-m", "pytest", str(EXPERIMENTS), "-m", marker,
+        sys.executable, "-m", "pytest", str(directory), "-m", marker,
         "--target", target, "--sandbox", name, "--topology", topology,
-        "-p", "no:cacheprovider", "-v", "--log-cli-level=INFO",
+        "--results", str(results.resolve()), "-p", "no:cacheprovider", "-v", "--log-cli-level=INFO",
         "--log-cli-format=%(asctime)s %(message)s", "--log-cli-date-format=%H:%M:%S",
     ]  # fmt: skip
     if select:
@@ -142,7 +178,12 @@ def gate_code(code: int) -> int:
 
 
 def remote_preflight(
-    target: str, target_file: Path | None, dry_run: bool, allow_destructive: bool, select: str
+    target: str,
+    target_file: Path | None,
+    dry_run: bool,
+    allow_destructive: bool,
+    select: str,
+    directory: Path = EXPERIMENTS,
 ) -> None:
     """The refusals of a remote target, each one line on stderr and exit 2, before any request.
 
@@ -161,7 +202,7 @@ def remote_preflight(
         described = load(target_file)
         check_allowlist(described)
         if dry_run:
-            print_plan(target, described, select)
+            print_plan(target, described, select, directory)
             raise typer.Exit(0)
         if not allow_destructive:
             raise SandboxError(
@@ -175,12 +216,12 @@ def remote_preflight(
         raise typer.Exit(2) from None
 
 
-def print_plan(target: str, described: Any, select: str) -> None:
+def print_plan(target: str, described: Any, select: str, directory: Path = EXPERIMENTS) -> None:
     """Every experiment's plan (only those whose name contains `select`, when given)."""
     from aftershock.runner import dry_run
 
-    paths = [p for p in sorted(EXPERIMENTS.glob("*.json")) if select in p.stem]
+    paths = [p for p in sorted(directory.glob("*.json")) if select in p.stem]
     if not paths:
-        err().print(f"[bold red]error:[/] no experiment in {EXPERIMENTS} matches -k {select!r}")
+        err().print(f"[bold red]error:[/] no experiment in {directory} matches -k {select!r}")
         raise typer.Exit(2)
     print(dry_run.render(dry_run.plan_all(paths, target, described), target, described))

@@ -23,6 +23,7 @@ from aftershock.cli.common import (
     out,
     require_state,
 )
+from aftershock.cli.drill import drill
 from aftershock.cli.fault import fault_app, heal_and_report
 from aftershock.cli.gameday import gameday
 from aftershock.cli.load import load
@@ -42,6 +43,7 @@ app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(fault_app, name="fault")
 app.command()(load)
 app.command()(gameday)
+app.command()(drill)
 app.command()(report)
 app.command()(compare)
 app.command()(policy)

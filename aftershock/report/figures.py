@@ -18,7 +18,7 @@ from typing import Any
 from aftershock.load import history
 from aftershock.load.runs import LAG_FILE
 from aftershock.load.timeline import error_budget, span_s, summarize
-from aftershock.report import score
+from aftershock.report import drill, score
 from aftershock.runner.experiment import JOURNAL_FILE, verdict_summary
 
 LOAD_DIR = "load"
@@ -29,6 +29,9 @@ PROMISE_OF = {
     ("probes.replication", "lag_seconds"): "lag",
     ("probes.replication", "lag_under_load"): "lag",
 }  # every other probe is part of the hypothesis promise
+JUDGED_OF = {("probes.drill", "hold_until_moved"): "rto"}
+"""Method probes whose output is a promise's figure when a verdict judges it (`of`): the
+drill's RTO is measured while its step 2 holds, not after its step 3 overloaded tokyo."""
 SIMPLE_PATH = re.compile(r"^\$((?:\.\w+)+)$")
 
 
@@ -79,6 +82,8 @@ def experiment_figures(evidence: Path) -> dict[str, Any]:
         "error_budget": error_budget(timeline),
         "faults": fault_marks(journal),
         "safeguard": (journal.get("aftershock_safeguard") or {}).get("reason"),
+        # The DR report's section, for the drill only (None otherwise).
+        "drill": drill.section(journal, verdicts),
         **score.as_dict(promises),
         "evidence": evidence_links(evidence),
     }
@@ -111,11 +116,19 @@ def hypothesis_rows(journal: dict[str, Any]) -> list[dict[str, Any]]:
 def verdict_rows(journal: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per verdict judged after the method (`aftershock_verdicts`)."""
     experiment = journal.get("experiment") or {}
+    method = {a.get("name"): a.get("provider") or {} for a in experiment.get("method") or []}
     declared = {
         v["name"]: v
         for ext in experiment.get("extensions", [])
         if ext.get("name") == "aftershock"
         for v in ext.get("verdicts", [])
+    }
+    promised = {
+        name: JUDGED_OF[key]
+        for name, v in declared.items()
+        if "of" in v
+        and (key := (method.get(v["of"], {}).get("module"), method.get(v["of"], {}).get("func")))
+        in JUDGED_OF
     }
     judged = journal.get("aftershock_verdicts", [])
     names = {v["name"] for v in judged}
@@ -126,6 +139,8 @@ def verdict_rows(journal: dict[str, Any]) -> list[dict[str, Any]]:
         if n not in names
     ]
     rows += [_verdict_row(declared.get(v["name"], v), v, _reason(v)) for v in judged]
+    for row in rows:
+        row["promise"] = promised.get(row["name"], row["promise"])
     return rows
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aftershock.report import promises, text
+from aftershock.report import drill, promises, text
 
 
 def summary(run: dict[str, Any], link: str = "") -> str:
@@ -32,6 +32,9 @@ def summary(run: dict[str, Any], link: str = "") -> str:
         label = run.get("topology", "target")
         lines += ["", f"### Promises, {label}", ""]
         lines.append(promises.table([(label, run["promises"])]).rstrip("\n"))
+    for e in run["experiments"]:
+        if e.get("drill"):
+            lines += ["", *drill.markdown(e["name"], e["drill"])]
     failed = [e for e in run["experiments"] if e["verdict"] != "passed"]
     for e in failed:
         lines += ["", f"### {e['name']} failed", ""]

@@ -11,7 +11,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from aftershock.report import text
+from aftershock.report import drill, text
 
 
 def _environment() -> Environment:
@@ -32,6 +32,7 @@ def _environment() -> Environment:
         budget=text.budget,
         value=text.value,
     )
+    env.globals.update(drill_figures=drill.figure_lines, journey_cell=drill.journey_cell)
     return env
 
 

@@ -19,6 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from chaoslib import substitute
+from chaoslib.configuration import load_configuration
+
 from aftershock import FAULT_MODULES
 from aftershock.config.target_file import TargetFile
 from aftershock.controls.lag_recorder import sampling_interval
@@ -35,7 +38,11 @@ LOCAL_EVIDENCE = {
     ("probes.replication", "lag_under_load"),
     ("probes.events", "mirror_lag_under_load"),
     ("probes.active_active", "available_during"),
+    ("probes.drill", "hold_until_moved"),
+    ("probes.drill", "hold_until_returned"),
 }
+OBSERVED_AS = {("probes.drill", "region_kept_running"): "region_ready"}
+"""Probes that ask the target the same question as another observation does."""
 REMOTE_PROBES = {
     "probes.health": ("region_ready",),
     "probes.replication": ("lag_seconds", "primaries", "leader_changed"),
@@ -75,6 +82,9 @@ def plan_all(paths: list[Path], kind: str, target: TargetFile) -> list[Experimen
 def plan_experiment(path: Path, kind: str, target: TargetFile) -> ExperimentPlan:
     """Walk one experiment against a fresh simulation of the target; no request is made."""
     experiment = json.loads(path.read_text())
+    # The plan shows the values a run would use: `${aftershock_...}` from the env or defaults.
+    configuration = load_configuration(experiment.get("configuration") or {})
+    experiment = substitute(experiment, configuration, {})
     plan = ExperimentPlan(path.stem, str(experiment.get("title", path.stem)))
     ctx = drivers.build({}, kind, dry_run=True, target=target)
     steady = (experiment.get("steady-state-hypothesis") or {}).get("probes", [])
@@ -136,6 +146,14 @@ def _details(
     if (module, func) in LOCAL_EVIDENCE:
         yield "reads the load's timeline and the fault journal on local disk (no AWS call)"
         return
+    if module == "probes.drill" and func in ("capacity", "journeys"):
+        yield _drill_client(ctx, func, args)
+        return
+    if (module, func) in OBSERVED_AS:
+        observed = drivers.observation(kind, OBSERVED_AS[module, func])
+        if observed is not None:
+            yield from _run(ctx, lambda: observed(ctx, **args), plan, name)
+            return
     observe = drivers.observation(kind, func) if func in REMOTE_PROBES.get(module, ()) else None
     if observe is not None:
         yield from _run(ctx, lambda: observe(ctx, **args), plan, name)
@@ -143,6 +161,23 @@ def _details(
     reason = drivers.probe_refusal(kind, func)
     plan.unsupported.append(f"{name}: {reason}")
     yield f"NOT SUPPORTED: {reason}"
+
+
+def _drill_client(ctx: remote.Context, func: str, args: dict[str, Any]) -> str:
+    """What the drill's client-side steps send: load and HTTP journeys, no AWS call."""
+    endpoint = ctx.target.public_endpoint
+    if func == "capacity":
+        return (
+            f"measures the drill's load on {args.get('region', 'tokyo')} for "
+            f"{args.get('seconds', 15)} s, then a second Locust subprocess adds "
+            f"({args.get('multiple', 2)} - 1) x its users against {endpoint} (no AWS call)"
+        )
+    geos = ", ".join(args.get("geos") or ["TW", "JP"])
+    return (
+        f"HTTP journeys against {endpoint} as {geos}: GET /products, GET /products/<id>, "
+        "POST /carts/<id>/items, POST /orders, GET /orders/<id>, POST /orders same key "
+        "(no AWS call)"
+    )
 
 
 def _fault(
