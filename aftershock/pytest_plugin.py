@@ -336,8 +336,10 @@ class GateSession:
             booted = options_of(self.topology) or self.options.as_dict()
             (self.root / "sandbox.json").write_text(json.dumps(booted, indent=2))
         else:
-            # A load the previous experiment left running would write into this one's evidence.
-            stop(registry_path(self.topology.state_root, self.topology.name))
+            # A load the previous experiment left running would write into this one's evidence
+            # (and a drill's added load, beside it).
+            for label in (self.topology.name, f"{self.topology.name}-capacity"):
+                stop(registry_path(self.topology.state_root, label))
             make_whole(self.topology)
 
     def keep_node_logs(self, evidence: Path) -> None:

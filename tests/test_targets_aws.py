@@ -25,6 +25,7 @@ from aws_stubs import (
 )
 
 from aftershock.config.target_file import TargetFile
+from aftershock.errors import SandboxError
 from aftershock.targets import remote
 from aftershock.targets.aws import FAULTS, UNDO
 from aftershock.targets.plan import Refused
@@ -256,6 +257,18 @@ def test_the_dr_drills_failed_health_check_is_route53_inverting_it_whatever_the_
     assert ctx.ledger.entries() == []
     # Restored already: nothing is read or changed again.
     assert FAULTS["restore_health_check"](ctx, region="taiwan")["restored"] is False
+    fake.done()
+
+
+def test_the_drill_refuses_a_health_check_inverted_already_and_changes_nothing(
+    tmp_path: Path, fake: FakeAws, target: TargetFile
+) -> None:
+    ctx = context(tmp_path, fake, target)
+    fake.expect("route53", OSAKA, "get_health_check", {"HealthCheckId": TW_CHECK},
+                health_check(3, True))  # fmt: skip
+    with pytest.raises(SandboxError, match="inverted already"):
+        FAULTS["fail_health_check"](ctx, region="taiwan")
+    assert ctx.ledger.entries() == []
     fake.done()
 
 

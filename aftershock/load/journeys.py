@@ -59,7 +59,8 @@ class Journey:
         self.host = host
         self.geo = geo
         self.cart = f"{label}-{geo.lower()}-{uuid.uuid4().hex[:8]}"
-        self.key = f"{self.cart}-order"
+        self.key = ""
+        self.region = ""  # the region that served the last step (X-Served-By)
         self.steps: list[dict[str, Any]] = []
 
     def step(
@@ -75,8 +76,12 @@ class Journey:
         """One request; its JSON body when `check` accepts the answer, else None."""
         answer = call(self.host, method, path, self.geo, body, key)
         got = answer["body"] if isinstance(answer["body"], dict) else {}
-        ok = answer["status"] != 0 and check({**answer, "body": got})
         evidence = f"{answer['status']} {json.dumps(answer['body'], default=str)[:EVIDENCE_CHARS]}"
+        try:
+            ok = answer["status"] != 0 and bool(check({**answer, "body": got}))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            ok = False  # an answer of the wrong shape is the platform's failure, said as such
+            evidence += f"; unreadable answer ({type(exc).__name__}: {exc})"
         if answer.get("error"):
             evidence = f"no answer: {answer['error']}"
         if not ok:
@@ -100,54 +105,58 @@ class Journey:
 def journey(host: str, geo: str, label: str = "drill") -> dict[str, Any]:
     """One shopper in `geo` through every critical step; stops at the first that fails."""
     j = Journey(host, geo, label)
-    listed = j.step(
-        "browse",
-        "GET",
-        "/products?limit=5",
-        lambda a: a["status"] == 200 and bool(a["body"].get("items")),
-        "200 with products",
-    )
+    listed = j.step("browse", "GET", "/products?limit=5", _lists_products, "200 with products")
     if listed is None:
         return j.record()
-    items = listed["items"]
-    product = int(next((i for i in items if int(i.get("stock", 0)) > 0), items[0])["id"])
+    product = _pick(listed["items"])
+    if product is None:
+        j.steps[-1].update(ok=False, evidence=j.steps[-1]["evidence"] + "; no product with an id")
+        return j.record()
     lines = [{"product_id": product, "quantity": 1}]
-    if j.step("product", "GET", f"/products/{product}",
-              lambda a: a["status"] == 200 and a["body"].get("id") == product,
-              f"200 with product {product}") is None:  # fmt: skip
+    shown = j.step("product", "GET", f"/products/{product}",
+                   lambda a: a["status"] == 200 and a["body"].get("id") == product,
+                   f"200 with product {product}")  # fmt: skip
+    if shown is None:
         return j.record()
-    if j.step("cart", "POST", f"/carts/{j.cart}/items",
-              # The cart answers {"items": {"<product id>": quantity}}.
-              lambda a: a["status"] == 200
-              and int((a["body"].get("items") or {}).get(str(product), 0)) >= 1,
-              "200 with the product in the cart", body=lines[0]) is None:  # fmt: skip
+    carted = j.step("cart", "POST", f"/carts/{j.cart}/items",
+                    lambda a: a["status"] == 200 and _in_cart(a["body"], product),
+                    "200 with the product in the cart", body=lines[0])  # fmt: skip
+    if carted is None:
         return j.record()
-    placed = j.step(
-        "checkout",
-        "POST",
-        "/orders",
-        lambda a: a["status"] == 201 and bool(a["body"].get("order_id")),
-        "201 with an order id",
-        body={"items": lines},
-        key=j.key,
-    )
+    j.key = j.order_key()
+    placed = j.step("checkout", "POST", "/orders",
+                    lambda a: a["status"] == 201 and bool(a["body"].get("order_id")),
+                    "201 with an order id", body={"items": lines}, key=j.key)  # fmt: skip
     if placed is None:
         return j.record()
     order = placed["order_id"]
-    bought = [(product, 1)]
-    if j.step("read_back", "GET", f"/orders/{order}",
-              lambda a: a["status"] == 200 and a["body"].get("order_id") == order
-              and [(i.get("product_id"), i.get("quantity")) for i in a["body"].get("items", [])]
-              == bought,
-              f"200 with order {order} holding product {product}") is None:  # fmt: skip
+    read = j.step("read_back", "GET", f"/orders/{order}",
+                  lambda a: a["status"] == 200 and _holds(a["body"], order, product),
+                  f"200 with order {order} holding product {product}")  # fmt: skip
+    if read is None:
         return j.record(order_id=order)
-    j.step(
-        "same_key",
-        "POST",
-        "/orders",
-        lambda a: a["status"] in (200, 201) and a["body"].get("order_id") == order,
-        f"the same order {order}",
-        body={"items": lines},
-        key=j.key,
-    )
+    j.step("same_key", "POST", "/orders",
+           lambda a: a["status"] in (200, 201) and a["body"].get("order_id") == order,
+           f"the same order {order}", body={"items": lines}, key=j.key)  # fmt: skip
     return j.record(order_id=order)
+
+
+def _lists_products(answer: dict[str, Any]) -> bool:
+    return answer["status"] == 200 and bool(answer["body"].get("items"))
+
+
+def _pick(items: Any) -> int | None:
+    """A product in stock from a catalog page (the first with an id when none is)."""
+    shaped = [i for i in items or [] if isinstance(i, dict) and isinstance(i.get("id"), int)]
+    in_stock = [i for i in shaped if isinstance(i.get("stock"), int) and i["stock"] > 0]
+    return int((in_stock or shaped)[0]["id"]) if shaped else None
+
+
+def _in_cart(body: dict[str, Any], product: int) -> bool:
+    """The cart answers {"items": {"<product id>": quantity}}."""
+    return int((body.get("items") or {}).get(str(product), 0)) >= 1
+
+
+def _holds(body: dict[str, Any], order: Any, product: int) -> bool:
+    bought = [(i.get("product_id"), i.get("quantity")) for i in body.get("items", [])]
+    return body.get("order_id") == order and bought == [(product, 1)]

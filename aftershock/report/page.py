@@ -32,7 +32,11 @@ def _environment() -> Environment:
         budget=text.budget,
         value=text.value,
     )
-    env.globals.update(drill_figures=drill.figure_lines, journey_cell=drill.journey_cell)
+    env.globals.update(
+        drill_figures=drill.figure_lines,
+        journey_cell=drill.journey_cell,
+        journey_steps=drill.JOURNEY_STEPS,
+    )
     return env
 
 

@@ -146,7 +146,7 @@ def _details(
     if (module, func) in LOCAL_EVIDENCE:
         yield "reads the load's timeline and the fault journal on local disk (no AWS call)"
         return
-    if module == "probes.drill" and func in ("capacity", "journeys"):
+    if module == "probes.drill" and func in ("capacity", "journeys", "capacity_orders"):
         yield _drill_client(ctx, func, args)
         return
     if (module, func) in OBSERVED_AS:
@@ -171,6 +171,11 @@ def _drill_client(ctx: remote.Context, func: str, args: dict[str, Any]) -> str:
             f"measures the drill's load on {args.get('region', 'tokyo')} for "
             f"{args.get('seconds', 15)} s, then a second Locust subprocess adds "
             f"({args.get('multiple', 2)} - 1) x its users against {endpoint} (no AWS call)"
+        )
+    if func == "capacity_orders":
+        return (
+            "the added load's orders against the database: the final read probes.orders."
+            "integrity makes (database.sql of the target file)"
         )
     geos = ", ".join(args.get("geos") or ["TW", "JP"])
     return (

@@ -211,9 +211,23 @@ def _stop_fis(ctx: Context, region: str, entry_id: str, touched: dict[str, Any])
 
 
 def fail_health_check(ctx: Context, region: str) -> dict[str, Any]:
-    """The DR drill's step 1: invert `region`'s Route 53 health check; the region keeps running."""
+    """The DR drill's step 1: invert `region`'s Route 53 health check; the region keeps running.
+
+    Sets `Inverted=True`; a check already inverted (another drill, a Route 53
+    isolation, a hand) is refused, so the undo can only put back what this
+    changed.
+    """
     mark = len(ctx.log.calls)
-    detail = _invert_check(ctx, region, "fail_health_check", f"{region}'s health check is failed")
+    check = _health_check(ctx, region)
+    if bool(check["HealthCheckConfig"].get("Inverted", False)):
+        raise SandboxError(
+            f"{region}'s Route 53 health check {ctx.target.region(region).health_check_id} is "
+            "inverted already: find who inverted it, and revert it before the drill"
+        )
+    detail = _invert_check(
+        ctx, region, "fail_health_check", f"{region}'s health check is failed",
+        ("isolate_region",), check,
+    )  # fmt: skip
     return result(ctx, "fail_health_check", mark, region=region, **detail)
 
 
@@ -229,10 +243,15 @@ def restore_health_check(ctx: Context, region: str) -> dict[str, Any]:
 
 
 def _invert_check(
-    ctx: Context, region: str, fault: str = "isolate_region", busy: str = ""
+    ctx: Context,
+    region: str,
+    fault: str = "isolate_region",
+    busy: str = "",
+    conflicts: tuple[str, ...] = ("fail_health_check",),
+    check: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     where = ctx.target.region(region)
-    check = _health_check(ctx, region)
+    check = check if check is not None else _health_check(ctx, region)
     inverted = bool(check["HealthCheckConfig"].get("Inverted", False))
     entry = record(
         ctx,
@@ -240,6 +259,7 @@ def _invert_check(
         {"region": region},
         {"method": "route53", "health_check_id": where.health_check_id, "inverted": inverted},
         busy or f"{region} is isolated",
+        conflicts,
     )
     act_or_forget(
         ctx,
