@@ -2,6 +2,9 @@
 
 The gate runs in a subprocess, as an operator runs it, on the shared
 sandbox (`--reuse-sandbox`); the fixture makes the sandbox whole again.
+The three breakages that hold a fault longest (no failover, a slow lease,
+no successor) run side by side on sandboxes of their own, which are reaped
+after: each gate mostly waits on Patroni's lease or its hold budget.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -21,7 +25,7 @@ from sandbox_probes import wait_for
 
 from aftershock.config.topology import REGIONS, Topology
 from aftershock.load.runner import registry_path, running
-from aftershock.sandbox import postgres
+from aftershock.sandbox import lifecycle, postgres
 from aftershock.sandbox.endpoints import connect_node
 from aftershock.sandbox.state import load_credentials, registry
 from aftershock.targets.local.common import ledger
@@ -83,35 +87,6 @@ def gate_broken_under_load(
         if run.poll() is None:
             os.killpg(run.pid, signal.SIGKILL)
     return run.returncode, output.decode(errors="replace")
-
-
-def test_a_platform_that_does_not_fail_over_fails_the_failover_verdicts(
-    whole_sandbox: Topology, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    # Automatic failover off: Patroni in maintenance mode, as an operator may leave it.
-    postgres.set_maintenance(whole_sandbox, load_credentials(whole_sandbox), paused=True)
-    wait_for(
-        lambda: all(postgres.in_maintenance(whole_sandbox, r) for r in REGIONS),
-        what="Patroni in maintenance mode",
-    )
-    code, text = run_gate(whole_sandbox, "region-outage", tmp_path)
-    assert code == 1, text
-    promise = verdict_line(text, "failover-within-the-promise")
-    assert "did not fail over: recovered only after the undo of isolate_region taiwan" in promise
-    assert verdict_line(text, "failover-within-the-design-claim")
-    failover = next(
-        v
-        for v in journal(tmp_path, "region-outage")["aftershock_verdicts"]
-        if v["name"] == "failover-within-the-promise"
-    )["output"]
-    assert failover["held_s"] >= float(HOLD_S)  # the fault was held for the whole budget
-    assert failover["failback"]["recovered"] is True
-    with capsys.disabled():
-        print(
-            f"\n[measured] failover paused: held {failover['held_s']:.1f} s, detection "
-            f"{failover['detection_s']} s, recovered {failover['failback']['seconds']} s "
-            "after the undo only"
-        )
 
 
 def test_a_load_that_dies_before_the_fault_fails_load_coverage(
@@ -180,29 +155,6 @@ def test_a_replica_that_stops_applying_wal_under_load_fails_the_lag_promise(
     assert all(p["tolerance_met"] for p in hypothesis["after"]["probes"]), "healthy after"
 
 
-def test_a_failover_slower_than_the_design_claim_keeps_only_the_promise(
-    whole_sandbox: Topology, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """A 40 s leader lease: the standby takes over, but after the 30 s the design claims."""
-    creds = load_credentials(whole_sandbox)
-    postgres.patch_config(whole_sandbox, creds, {"ttl": 40})
-    try:
-        time.sleep(3)  # the leader renews its lease with the new ttl on its next loop
-        code, text = run_gate(whole_sandbox, "database-failover", tmp_path, hold_s="75")
-    finally:
-        postgres.patch_config(whole_sandbox, creds, {"ttl": postgres.TTL})
-    assert code == 1, text
-    claim = verdict_line(text, "failover-within-the-design-claim")
-    assert "beyond 30 s" in claim, claim
-    verdicts = {v["name"]: v for v in journal(tmp_path, "database-failover")["aftershock_verdicts"]}
-    assert verdicts["failover-within-the-promise"]["tolerance_met"] is True
-    assert verdicts["a-standby-took-over"]["tolerance_met"] is True
-    failover = verdicts["failover-within-the-design-claim"]["output"]
-    assert 30 < failover["seconds"] < 300
-    with capsys.disabled():
-        print(f"\n[measured] 40 s lease: failover {failover['seconds']} s, beyond the 30 s claim")
-
-
 def nofailover(topology: Topology, region: str, value: bool) -> None:
     """Set Patroni's `nofailover` tag on `region`'s node: its config, then SIGHUP to reload it."""
     path = postgres.patroni_home(topology, region) / "patroni.yml"
@@ -221,17 +173,124 @@ def nofailover(topology: Topology, region: str, value: bool) -> None:
     )
 
 
-def test_a_standby_that_may_not_take_over_fails_a_standby_took_over(
-    whole_sandbox: Topology, tmp_path: Path
-) -> None:
+def pause_failover(topology: Topology) -> None:
+    """Automatic failover off: Patroni in maintenance mode, as an operator may leave it."""
+    postgres.set_maintenance(topology, load_credentials(topology), paused=True)
+    wait_for(
+        lambda: all(postgres.in_maintenance(topology, r) for r in REGIONS),
+        what="Patroni in maintenance mode",
+    )
+
+
+def lengthen_lease(topology: Topology) -> None:
+    """A 40 s leader lease: the standby takes over, but after the 30 s the design claims."""
+    postgres.patch_config(topology, load_credentials(topology), {"ttl": 40})
+    time.sleep(3)  # the leader renews its lease with the new ttl on its next loop
+
+
+def forbid_tokyo_failover(topology: Topology) -> None:
     """Tokyo tagged nofailover: the crashed leader's node has no successor until the undo."""
-    nofailover(whole_sandbox, "tokyo", True)
+    nofailover(topology, "tokyo", True)
+
+
+@dataclass
+class BrokenGate:
+    """One gate run on a platform broken on purpose: exit code, output, evidence."""
+
+    code: int
+    text: str
+    results: Path
+
+
+BROKEN = {
+    # name: (sandbox, experiment, how it is broken, hold budget)
+    "no-failover": ("gvmaint", "region-outage", pause_failover, HOLD_S),
+    "slow-lease": ("gvlease", "database-failover", lengthen_lease, "75"),
+    "no-successor": ("gvnosucc", "database-failover", forbid_tokyo_failover, HOLD_S),
+}
+
+
+@pytest.fixture(scope="module")
+def broken_gates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, BrokenGate]]:
+    """The three long breakages' gate runs, side by side on three sandboxes."""
+    topologies = {case: Topology(name) for case, (name, _, _, _) in BROKEN.items()}
     try:
-        code, text = run_gate(whole_sandbox, "database-failover", tmp_path)
+        boots = []
+        for topology in topologies.values():
+            lifecycle.reap(topology)
+            up = [sys.executable, "-m", "aftershock.cli.main", "sandbox", "up", "--name",
+                  topology.name]  # fmt: skip
+            boots.append(subprocess.Popen(up, cwd=ROOT, stdout=subprocess.PIPE,
+                                          stderr=subprocess.STDOUT, text=True))  # fmt: skip
+        for boot in boots:
+            output, _ = boot.communicate(timeout=300)
+            assert boot.returncode == 0, output
+        started = {}
+        for case, (_, experiment, breaks, hold_s) in BROKEN.items():
+            breaks(topologies[case])
+            results = tmp_path_factory.mktemp(case)
+            process = subprocess.Popen(
+                gate(topologies[case], experiment, results), cwd=ROOT,
+                env={**environment(), "AFTERSHOCK_HOLD_BUDGET_S": hold_s},
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            )  # fmt: skip
+            started[case] = (process, results)
+        runs = {}
+        for case, (process, results) in started.items():
+            output, _ = process.communicate(timeout=600)
+            runs[case] = BrokenGate(process.returncode, output, results)
+        yield runs
     finally:
-        nofailover(whole_sandbox, "tokyo", False)
-    assert code == 1, text
-    line = verdict_line(text, "a-standby-took-over")
+        for topology in topologies.values():
+            lifecycle.reap(topology)
+
+
+def test_a_platform_that_does_not_fail_over_fails_the_failover_verdicts(
+    broken_gates: dict[str, BrokenGate], capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = broken_gates["no-failover"]
+    assert run.code == 1, run.text
+    promise = verdict_line(run.text, "failover-within-the-promise")
+    assert "did not fail over: recovered only after the undo of isolate_region taiwan" in promise
+    assert verdict_line(run.text, "failover-within-the-design-claim")
+    failover = next(
+        v
+        for v in journal(run.results, "region-outage")["aftershock_verdicts"]
+        if v["name"] == "failover-within-the-promise"
+    )["output"]
+    assert failover["held_s"] >= float(HOLD_S)  # the fault was held for the whole budget
+    assert failover["failback"]["recovered"] is True
+    with capsys.disabled():
+        print(
+            f"\n[measured] failover paused: held {failover['held_s']:.1f} s, detection "
+            f"{failover['detection_s']} s, recovered {failover['failback']['seconds']} s "
+            "after the undo only"
+        )
+
+
+def test_a_failover_slower_than_the_design_claim_keeps_only_the_promise(
+    broken_gates: dict[str, BrokenGate], capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = broken_gates["slow-lease"]
+    assert run.code == 1, run.text
+    claim = verdict_line(run.text, "failover-within-the-design-claim")
+    assert "beyond 30 s" in claim, claim
+    journalled = journal(run.results, "database-failover")["aftershock_verdicts"]
+    verdicts = {v["name"]: v for v in journalled}
+    assert verdicts["failover-within-the-promise"]["tolerance_met"] is True
+    assert verdicts["a-standby-took-over"]["tolerance_met"] is True
+    failover = verdicts["failover-within-the-design-claim"]["output"]
+    assert 30 < failover["seconds"] < 300
+    with capsys.disabled():
+        print(f"\n[measured] 40 s lease: failover {failover['seconds']} s, beyond the 30 s claim")
+
+
+def test_a_standby_that_may_not_take_over_fails_a_standby_took_over(
+    broken_gates: dict[str, BrokenGate],
+) -> None:
+    run = broken_gates["no-successor"]
+    assert run.code == 1, run.text
+    line = verdict_line(run.text, "a-standby-took-over")
     assert "no node takes writes" in line, line
-    promise = verdict_line(text, "failover-within-the-promise")
+    promise = verdict_line(run.text, "failover-within-the-promise")
     assert "did not fail over" in promise, promise

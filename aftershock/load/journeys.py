@@ -96,7 +96,14 @@ class Journey:
                 "evidence": evidence,
             }
         )
+        if answer["region"]:
+            self.region = str(answer["region"])
         return got if ok else None
+
+    def order_key(self) -> str:
+        """The checkout's key, naming the region that served the shopper last, as the load's do:
+        a platform that scopes keys to regions (ADR-037's `keys=region`) accepts it there."""
+        return f"{self.cart}-order@{self.region}" if self.region else f"{self.cart}-order"
 
     def record(self, **extra: Any) -> dict[str, Any]:
         return {"geo": self.geo, "steps": self.steps, "key": self.key, **extra}
