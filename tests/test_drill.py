@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import side_by_side
 from sandbox_probes import require_sandbox_host
 from test_gate_verdicts import ROOT, environment, verdict_line
 
 from aftershock.config.topology import Topology
-from aftershock.sandbox import lifecycle, shops
+from aftershock.sandbox import shops
 from aftershock.sandbox.readiness import wait_until
 from aftershock.sandbox.shop.runtime import RuntimeSettings
 from aftershock.targets.local import ledger
@@ -73,16 +74,7 @@ def drills(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Drill
     require_sandbox_host()
     topologies = {case: Topology(name) for case, (name, _) in CASES.items()}
     try:
-        boots = []
-        for topology in topologies.values():
-            lifecycle.reap(topology)
-            up = [sys.executable, "-m", "aftershock.cli.main", "sandbox", "up", "--name",
-                  topology.name]  # fmt: skip
-            boots.append(subprocess.Popen(up, cwd=ROOT, stdout=subprocess.PIPE,
-                                          stderr=subprocess.STDOUT, text=True))  # fmt: skip
-        for boot in boots:  # side by side: a boot mostly waits on its daemons
-            output, _ = boot.communicate(timeout=300)
-            assert boot.returncode == 0, output
+        side_by_side.boot(topologies.values())
         for case, (_, settings) in CASES.items():
             if settings is not None:
                 shops.reconfigure(topologies[case], "tokyo", settings)
@@ -105,8 +97,7 @@ def drills(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Drill
             runs[case] = Drill(process.returncode, output, results)
         yield runs
     finally:
-        for topology in topologies.values():
-            lifecycle.reap(topology)
+        side_by_side.down(topologies.values())
 
 
 def test_the_drill_passes_all_six_steps_on_a_whole_platform(drills: dict[str, Drill]) -> None:

@@ -2,9 +2,10 @@
 
 The gate runs in a subprocess, as an operator runs it, on the shared
 sandbox (`--reuse-sandbox`); the fixture makes the sandbox whole again.
-The three breakages that hold a fault longest (no failover, a slow lease,
-no successor) run side by side on sandboxes of their own, which are reaped
-after: each gate mostly waits on Patroni's lease or its hold budget.
+Five breakages (no failover, a slow lease, no successor, a load killed
+before the fault, WAL replay paused under load) run side by side on
+sandboxes of their own, which are reaped after: each gate mostly waits on
+Patroni's lease, its hold budget or its pauses.
 """
 
 from __future__ import annotations
@@ -14,18 +15,20 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import side_by_side
 import yaml
-from sandbox_probes import wait_for
+from sandbox_probes import require_sandbox_host, wait_for
 
 from aftershock.config.topology import REGIONS, Topology
 from aftershock.load.runner import registry_path, running
-from aftershock.sandbox import lifecycle, postgres
+from aftershock.sandbox import postgres
 from aftershock.sandbox.endpoints import connect_node
 from aftershock.sandbox.state import load_credentials, registry
 from aftershock.targets.local.common import ledger
@@ -89,25 +92,6 @@ def gate_broken_under_load(
     return run.returncode, output.decode(errors="replace")
 
 
-def test_a_load_that_dies_before_the_fault_fails_load_coverage(
-    whole_sandbox: Topology, tmp_path: Path
-) -> None:
-    registry = registry_path(whole_sandbox.state_root, whole_sandbox.name)
-
-    def kill_the_load() -> None:
-        load = running(registry)
-        assert load is not None
-        assert not ledger(whole_sandbox).entries(), "the fault came before the load was killed"
-        os.killpg(load.pid, signal.SIGKILL)  # Locust dies, as an OOM kill would do it
-
-    code, text = gate_broken_under_load(whole_sandbox, "region-outage", tmp_path, kill_the_load)
-    assert code == 1, text
-    line = verdict_line(text, "load-covered-the-experiment")
-    assert "the load did not cover the experiment" in line, line
-    assert "no request while isolate_region taiwan" in line, line
-    assert "it crashed" in line, line
-
-
 def test_database_failover_promotes_tokyo_and_the_verdict_names_it(
     whole_sandbox: Topology, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -126,33 +110,6 @@ def test_database_failover_promotes_tokyo_and_the_verdict_names_it(
             f"after the crash; detection {failover['detection_s']} s, failover "
             f"{failover['seconds']} s, failback errors {failover['failback']['errors']}"
         )
-
-
-def test_a_replica_that_stops_applying_wal_under_load_fails_the_lag_promise(
-    whole_sandbox: Topology, tmp_path: Path
-) -> None:
-    """Healthy before and after: only the samples taken under load can catch it."""
-    creds = load_credentials(whole_sandbox)
-
-    def pause_tokyo_replay_for_10s() -> None:
-        time.sleep(3)
-        # Not a declared fault: no ledger entry, so no fault window excuses it.
-        postgres.set_maintenance(whole_sandbox, creds, paused=True)
-        wait_for(lambda: postgres.in_maintenance(whole_sandbox, "tokyo"), what="maintenance")
-        with connect_node(whole_sandbox, "tokyo", creds) as conn:
-            conn.execute("SELECT pg_wal_replay_pause()")
-            time.sleep(10)
-            conn.execute("SELECT pg_wal_replay_resume()")
-        postgres.set_maintenance(whole_sandbox, creds, paused=False)
-
-    code, text = gate_broken_under_load(
-        whole_sandbox, "baseline", tmp_path, pause_tokyo_replay_for_10s
-    )
-    assert code == 1, text
-    line = verdict_line(text, "lag-under-1s-under-load")
-    assert "samples over 1 s" in line, line
-    hypothesis = journal(tmp_path, "baseline")["steady_states"]
-    assert all(p["tolerance_met"] for p in hypothesis["after"]["probes"]), "healthy after"
 
 
 def nofailover(topology: Topology, region: str, value: bool) -> None:
@@ -193,6 +150,27 @@ def forbid_tokyo_failover(topology: Topology) -> None:
     nofailover(topology, "tokyo", True)
 
 
+def kill_the_load(topology: Topology) -> None:
+    """Locust SIGKILLed before the fault, as an OOM kill would do it."""
+    load = running(registry_path(topology.state_root, topology.name))
+    assert load is not None
+    assert not ledger(topology).entries(), "the fault came before the load was killed"
+    os.killpg(load.pid, signal.SIGKILL)
+
+
+def pause_tokyo_replay_for_10s(topology: Topology) -> None:
+    """Not a declared fault: no ledger entry, so no fault window excuses the lag."""
+    creds = load_credentials(topology)
+    time.sleep(3)
+    postgres.set_maintenance(topology, creds, paused=True)
+    wait_for(lambda: postgres.in_maintenance(topology, "tokyo"), what="maintenance")
+    with connect_node(topology, "tokyo", creds) as conn:
+        conn.execute("SELECT pg_wal_replay_pause()")
+        time.sleep(10)
+        conn.execute("SELECT pg_wal_replay_resume()")
+    postgres.set_maintenance(topology, creds, paused=False)
+
+
 @dataclass
 class BrokenGate:
     """One gate run on a platform broken on purpose: exit code, output, evidence."""
@@ -200,49 +178,78 @@ class BrokenGate:
     code: int
     text: str
     results: Path
+    breaking: str = ""  # why breaking the platform under load failed, if it did
+
+
+@dataclass(frozen=True)
+class Breakage:
+    """How a case's platform is broken: before the gate, and/or once its load runs."""
+
+    sandbox: str
+    experiment: str
+    before: Callable[[Topology], None] | None = None
+    under_load: Callable[[Topology], None] | None = None
+    hold_s: str = HOLD_S
 
 
 BROKEN = {
-    # name: (sandbox, experiment, how it is broken, hold budget)
-    "no-failover": ("gvmaint", "region-outage", pause_failover, HOLD_S),
-    "slow-lease": ("gvlease", "database-failover", lengthen_lease, "75"),
-    "no-successor": ("gvnosucc", "database-failover", forbid_tokyo_failover, HOLD_S),
+    "no-failover": Breakage("gvmaint", "region-outage", before=pause_failover),
+    "slow-lease": Breakage("gvlease", "database-failover", before=lengthen_lease, hold_s="75"),
+    "no-successor": Breakage("gvnosucc", "database-failover", before=forbid_tokyo_failover),
+    "load-dies": Breakage("gvnoload", "region-outage", under_load=kill_the_load),
+    "replay-paused": Breakage("gvlag", "baseline", under_load=pause_tokyo_replay_for_10s),
 }
+
+
+def break_under_load(topology: Topology, breaks: Callable[[Topology], None], errors: list) -> None:
+    """Once the gate's load runs, break the platform; an error is kept for the test to show."""
+    try:
+        registry = registry_path(topology.state_root, topology.name)
+        wait_for(lambda: running(registry) is not None, timeout=120, what="the load running")
+        breaks(topology)
+    except Exception as exc:  # noqa: BLE001 - shown by the test that needed the breakage
+        errors.append(f"{type(exc).__name__}: {exc}")
 
 
 @pytest.fixture(scope="module")
 def broken_gates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, BrokenGate]]:
-    """The three long breakages' gate runs, side by side on three sandboxes."""
-    topologies = {case: Topology(name) for case, (name, _, _, _) in BROKEN.items()}
+    """The five breakages' gate runs, side by side on five sandboxes."""
+    require_sandbox_host()
+    topologies = {case: Topology(b.sandbox) for case, b in BROKEN.items()}
+    started: dict[str, tuple[subprocess.Popen[str], Path, threading.Thread | None, list]] = {}
     try:
-        boots = []
-        for topology in topologies.values():
-            lifecycle.reap(topology)
-            up = [sys.executable, "-m", "aftershock.cli.main", "sandbox", "up", "--name",
-                  topology.name]  # fmt: skip
-            boots.append(subprocess.Popen(up, cwd=ROOT, stdout=subprocess.PIPE,
-                                          stderr=subprocess.STDOUT, text=True))  # fmt: skip
-        for boot in boots:
-            output, _ = boot.communicate(timeout=300)
-            assert boot.returncode == 0, output
-        started = {}
-        for case, (_, experiment, breaks, hold_s) in BROKEN.items():
-            breaks(topologies[case])
+        side_by_side.boot(topologies.values())
+        for case, broken in BROKEN.items():
+            topology = topologies[case]
+            if broken.before is not None:
+                broken.before(topology)
             results = tmp_path_factory.mktemp(case)
             process = subprocess.Popen(
-                gate(topologies[case], experiment, results), cwd=ROOT,
-                env={**environment(), "AFTERSHOCK_HOLD_BUDGET_S": hold_s},
+                gate(topology, broken.experiment, results), cwd=ROOT,
+                env={**environment(), "AFTERSHOCK_HOLD_BUDGET_S": broken.hold_s},
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                start_new_session=True,
             )  # fmt: skip
-            started[case] = (process, results)
+            errors: list[str] = []
+            breaker = None
+            if broken.under_load is not None:
+                breaker = threading.Thread(
+                    target=break_under_load, args=(topology, broken.under_load, errors)
+                )
+                breaker.start()
+            started[case] = (process, results, breaker, errors)
         runs = {}
-        for case, (process, results) in started.items():
+        for case, (process, results, breaker, errors) in started.items():
             output, _ = process.communicate(timeout=600)
-            runs[case] = BrokenGate(process.returncode, output, results)
+            if breaker is not None:
+                breaker.join(timeout=120)
+            runs[case] = BrokenGate(process.returncode, output, results, "; ".join(errors))
         yield runs
     finally:
-        for topology in topologies.values():
-            lifecycle.reap(topology)
+        for process, *_ in started.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+        side_by_side.down(topologies.values())
 
 
 def test_a_platform_that_does_not_fail_over_fails_the_failover_verdicts(
@@ -294,3 +301,28 @@ def test_a_standby_that_may_not_take_over_fails_a_standby_took_over(
     assert "no node takes writes" in line, line
     promise = verdict_line(run.text, "failover-within-the-promise")
     assert "did not fail over" in promise, promise
+
+
+def test_a_load_that_dies_before_the_fault_fails_load_coverage(
+    broken_gates: dict[str, BrokenGate],
+) -> None:
+    run = broken_gates["load-dies"]
+    assert not run.breaking, run.breaking
+    assert run.code == 1, run.text
+    line = verdict_line(run.text, "load-covered-the-experiment")
+    assert "the load did not cover the experiment" in line, line
+    assert "no request while isolate_region taiwan" in line, line
+    assert "it crashed" in line, line
+
+
+def test_a_replica_that_stops_applying_wal_under_load_fails_the_lag_promise(
+    broken_gates: dict[str, BrokenGate],
+) -> None:
+    """Healthy before and after: only the samples taken under load can catch it."""
+    run = broken_gates["replay-paused"]
+    assert not run.breaking, run.breaking
+    assert run.code == 1, run.text
+    line = verdict_line(run.text, "lag-under-1s-under-load")
+    assert "samples over 1 s" in line, line
+    hypothesis = journal(run.results, "baseline")["steady_states"]
+    assert all(p["tolerance_met"] for p in hypothesis["after"]["probes"]), "healthy after"
