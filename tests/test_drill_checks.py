@@ -93,6 +93,10 @@ def test_a_level_fails_naming_the_slo_it_broke(records: list[dict[str, Any]], na
     assert named in result["reason"]
 
 
+def test_a_level_whose_answers_do_not_say_who_served_them_is_not_judged() -> None:
+    assert level(requests(T0, T0 + 10, 15, None))["valid"] == UNKNOWN
+
+
 def test_a_level_with_too_few_requests_is_not_judged() -> None:
     assert level(requests(T0, T0 + 10, 2, "tokyo"))["valid"] == UNKNOWN
 

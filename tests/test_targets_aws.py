@@ -172,48 +172,6 @@ def test_fis_isolation_starts_the_template_through_chaosaws_and_its_undo_stops_i
     assert ctx.ledger.entries() == []
 
 
-def test_route53_drill_inverts_the_health_check_and_puts_it_back(
-    tmp_path: Path, fake: FakeAws, target: TargetFile
-) -> None:
-    drill = dataclasses.replace(
-        target.regions["taiwan"],
-        isolation=dataclasses.replace(target.regions["taiwan"].isolation, method="route53"),
-    )
-    target = dataclasses.replace(target, regions={**target.regions, "taiwan": drill})
-    ctx = context(tmp_path, fake, target)
-
-    def check(version: int, inverted: bool) -> dict:
-        return {
-            "HealthCheck": {
-                "Id": TW_CHECK,
-                "CallerReference": "r",
-                "HealthCheckVersion": version,
-                "HealthCheckConfig": {"Type": "HTTPS", "Inverted": inverted},
-            }
-        }
-
-    fake.expect("route53", OSAKA, "get_health_check", {"HealthCheckId": TW_CHECK}, check(4, False))
-    fake.identity()
-    fake.expect(
-        "route53",
-        OSAKA,
-        "update_health_check",
-        {"HealthCheckId": TW_CHECK, "HealthCheckVersion": 4, "Inverted": True},
-        check(5, True),
-    )
-    FAULTS["isolate_region"](ctx, region="taiwan")
-    fake.expect("route53", OSAKA, "get_health_check", {"HealthCheckId": TW_CHECK}, check(5, True))
-    fake.expect(
-        "route53",
-        OSAKA,
-        "update_health_check",
-        {"HealthCheckId": TW_CHECK, "HealthCheckVersion": 5, "Inverted": False},
-        check(6, False),
-    )
-    UNDO["isolate_region"](ctx, region="taiwan")
-    fake.done()
-
-
 def health_check(version: int, inverted: bool) -> dict:
     return {
         "HealthCheck": {
@@ -223,6 +181,41 @@ def health_check(version: int, inverted: bool) -> dict:
             "HealthCheckConfig": {"Type": "HTTPS", "Inverted": inverted},
         }
     }
+
+
+def test_route53_drill_inverts_the_health_check_and_puts_it_back(
+    tmp_path: Path, fake: FakeAws, target: TargetFile
+) -> None:
+    drill = dataclasses.replace(
+        target.regions["taiwan"],
+        isolation=dataclasses.replace(target.regions["taiwan"].isolation, method="route53"),
+    )
+    target = dataclasses.replace(target, regions={**target.regions, "taiwan": drill})
+    ctx = context(tmp_path, fake, target)
+    fake.expect(
+        "route53", OSAKA, "get_health_check", {"HealthCheckId": TW_CHECK}, health_check(4, False)
+    )
+    fake.identity()
+    fake.expect(
+        "route53",
+        OSAKA,
+        "update_health_check",
+        {"HealthCheckId": TW_CHECK, "HealthCheckVersion": 4, "Inverted": True},
+        health_check(5, True),
+    )
+    FAULTS["isolate_region"](ctx, region="taiwan")
+    fake.expect(
+        "route53", OSAKA, "get_health_check", {"HealthCheckId": TW_CHECK}, health_check(5, True)
+    )
+    fake.expect(
+        "route53",
+        OSAKA,
+        "update_health_check",
+        {"HealthCheckId": TW_CHECK, "HealthCheckVersion": 5, "Inverted": False},
+        health_check(6, False),
+    )
+    UNDO["isolate_region"](ctx, region="taiwan")
+    fake.done()
 
 
 def test_the_dr_drills_failed_health_check_is_route53_inverting_it_whatever_the_isolation(

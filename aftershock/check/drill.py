@@ -144,6 +144,9 @@ def capacity_level(
             "valid": UNKNOWN,
             "reason": f"{len(rows)} requests, fewer than {min_requests}: too few to judge",
         }
+    if answered and all(r.get("region") is None for r in answered):
+        why = "no answer says which region served it (X-Served-By): not judged"
+        return {**level, "valid": UNKNOWN, "reason": why}
     if elsewhere:
         problems.append(
             f"{level['served_elsewhere']} answers came from {', '.join(elsewhere)}, not {region}"

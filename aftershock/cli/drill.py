@@ -9,22 +9,27 @@ from typing import Annotated
 import typer
 
 from aftershock.cli.common import NameOption, TopologyOption, err
-from aftershock.cli.gameday import EXPERIMENTS, ResultsOption, run_suite
-from aftershock.config.target import TARGETS
+from aftershock.cli.gameday import (
+    EXPERIMENTS,
+    CloudwatchOption,
+    GatePolicyOption,
+    MetricsFileOption,
+    NotifyOption,
+    ResultsOption,
+    ReuseOption,
+    TargetFileOption,
+    TargetOption,
+    run_suite,
+)
 
 DRILL = EXPERIMENTS / "drill"
 
 
 def drill(
-    target: Annotated[str, typer.Option(help=f"One of {', '.join(TARGETS)}.")] = "local",
-    target_file: Annotated[
-        Path | None,
-        typer.Option(help="aws, k8s: the YAML target file; local: a JSON object of values."),
-    ] = None,
+    target: TargetOption = "local",
+    target_file: TargetFileOption = None,
     name: NameOption = "drill",
-    reuse_sandbox: Annotated[
-        bool, typer.Option(help="Use a sandbox that is already up; do not boot or tear it down.")
-    ] = False,
+    reuse_sandbox: ReuseOption = False,
     dry_run: Annotated[
         bool,
         typer.Option(
@@ -49,18 +54,10 @@ def drill(
         int, typer.Option(min=5, max=3600, help="Seconds each capacity level is measured.")
     ] = 15,
     topology: TopologyOption = "single-writer",
-    gate_policy: Annotated[
-        Path | None, typer.Option(help="The release policy to judge the run by (gate.yaml).")
-    ] = None,
-    metrics_file: Annotated[
-        Path | None, typer.Option(help="Also write the run's metrics as a Prometheus textfile.")
-    ] = None,
-    cloudwatch: Annotated[
-        bool, typer.Option("--cloudwatch", help="aws: also put the metrics on CloudWatch.")
-    ] = False,
-    notify: Annotated[
-        str, typer.Option(help="Post summary.md to this Slack-compatible webhook URL.")
-    ] = "",
+    gate_policy: GatePolicyOption = None,
+    metrics_file: MetricsFileOption = None,
+    cloudwatch: CloudwatchOption = False,
+    notify: NotifyOption = "",
     results: ResultsOption = Path("results"),
 ) -> None:
     """Run the DR drill: fail taiwan's health check, watch tokyo take everyone, restore taiwan.

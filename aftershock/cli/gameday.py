@@ -16,8 +16,29 @@ from aftershock.errors import SandboxError
 from aftershock.sandbox.options import with_policies
 
 EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
+# The options `gameday` and `drill` share, defined once.
 ResultsOption = Annotated[
     Path, typer.Option(help="Where the run's evidence and report go (<results>/gate-<time>/).")
+]
+TargetOption = Annotated[str, typer.Option(help=f"One of {', '.join(TARGETS)}.")]
+TargetFileOption = Annotated[
+    Path | None,
+    typer.Option(help="aws, k8s: the YAML target file; local: a JSON object of values."),
+]
+ReuseOption = Annotated[
+    bool, typer.Option(help="Use a sandbox that is already up; do not boot or tear it down.")
+]
+GatePolicyOption = Annotated[
+    Path | None, typer.Option(help="The release policy to judge the run by (gate.yaml).")
+]
+MetricsFileOption = Annotated[
+    Path | None, typer.Option(help="Also write the run's metrics as a Prometheus textfile.")
+]
+CloudwatchOption = Annotated[
+    bool, typer.Option("--cloudwatch", help="aws: also put the metrics on CloudWatch.")
+]
+NotifyOption = Annotated[
+    str, typer.Option(help="Post summary.md to this Slack-compatible webhook URL.")
 ]
 
 
@@ -25,18 +46,13 @@ def gameday(
     all_experiments: Annotated[
         bool, typer.Option("--all", help="Every experiment (tag gameday), not just the gate.")
     ] = False,
-    target: Annotated[str, typer.Option(help=f"One of {', '.join(TARGETS)}.")] = "local",
-    target_file: Annotated[
-        Path | None,
-        typer.Option(help="aws, k8s: the YAML target file; local: a JSON object of values."),
-    ] = None,
+    target: TargetOption = "local",
+    target_file: TargetFileOption = None,
     select: Annotated[
         str, typer.Option("-k", help="Only experiments whose name matches (pytest -k).")
     ] = "",
     name: NameOption = "gameday",
-    reuse_sandbox: Annotated[
-        bool, typer.Option(help="Use a sandbox that is already up; do not boot or tear it down.")
-    ] = False,
+    reuse_sandbox: ReuseOption = False,
     dry_run: Annotated[
         bool,
         typer.Option(
@@ -55,18 +71,10 @@ def gameday(
         str,
         typer.Option(help="multi-writer policies, e.g. orders=quorum,inventory=delta,keys=region."),
     ] = "",
-    gate_policy: Annotated[
-        Path | None, typer.Option(help="The release policy to judge the run by (gate.yaml).")
-    ] = None,
-    metrics_file: Annotated[
-        Path | None, typer.Option(help="Also write the run's metrics as a Prometheus textfile.")
-    ] = None,
-    cloudwatch: Annotated[
-        bool, typer.Option("--cloudwatch", help="aws: also put the metrics on CloudWatch.")
-    ] = False,
-    notify: Annotated[
-        str, typer.Option(help="Post summary.md to this Slack-compatible webhook URL.")
-    ] = "",
+    gate_policy: GatePolicyOption = None,
+    metrics_file: MetricsFileOption = None,
+    cloudwatch: CloudwatchOption = False,
+    notify: NotifyOption = "",
     active_active: Annotated[
         bool,
         typer.Option(
