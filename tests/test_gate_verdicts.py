@@ -2,8 +2,8 @@
 
 The gate runs in a subprocess, as an operator runs it, on the shared
 sandbox (`--reuse-sandbox`); the fixture makes the sandbox whole again.
-Five breakages (no failover, a slow lease, no successor, a load killed
-before the fault, WAL replay paused under load) run side by side on
+Four breakages (no failover, no successor, a load killed before the
+fault, WAL replay paused under load) run side by side on
 sandboxes of their own, which are reaped after: each gate mostly waits on
 Patroni's lease, its hold budget or its pauses.
 """
@@ -194,7 +194,6 @@ class Breakage:
 
 BROKEN = {
     "no-failover": Breakage("gvmaint", "region-outage", before=pause_failover),
-    "slow-lease": Breakage("gvlease", "database-failover", before=lengthen_lease, hold_s="75"),
     "no-successor": Breakage("gvnosucc", "database-failover", before=forbid_tokyo_failover),
     "load-dies": Breakage("gvnoload", "region-outage", under_load=kill_the_load),
     "replay-paused": Breakage("gvlag", "baseline", under_load=pause_tokyo_replay_for_10s),
@@ -213,7 +212,7 @@ def break_under_load(topology: Topology, breaks: Callable[[Topology], None], err
 
 @pytest.fixture(scope="module")
 def broken_gates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, BrokenGate]]:
-    """The five breakages' gate runs, side by side on five sandboxes."""
+    """The four breakages' gate runs, side by side on four sandboxes."""
     require_sandbox_host()
     topologies = {case: Topology(b.sandbox) for case, b in BROKEN.items()}
     started: dict[str, tuple[subprocess.Popen[str], Path, threading.Thread | None, list]] = {}
@@ -276,14 +275,20 @@ def test_a_platform_that_does_not_fail_over_fails_the_failover_verdicts(
 
 
 def test_a_failover_slower_than_the_design_claim_keeps_only_the_promise(
-    broken_gates: dict[str, BrokenGate], capsys: pytest.CaptureFixture[str]
+    whole_sandbox: Topology, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    run = broken_gates["slow-lease"]
-    assert run.code == 1, run.text
-    claim = verdict_line(run.text, "failover-within-the-design-claim")
+    # On the shared sandbox, alone: beside four other gates the 40 s lease stretched the
+    # failover past 60 s, where the safeguard stops the experiment (seen in CI).
+    creds = load_credentials(whole_sandbox)
+    lengthen_lease(whole_sandbox)
+    try:
+        code, text = run_gate(whole_sandbox, "database-failover", tmp_path, hold_s="75")
+    finally:
+        postgres.patch_config(whole_sandbox, creds, {"ttl": postgres.TTL})
+    assert code == 1, text
+    claim = verdict_line(text, "failover-within-the-design-claim")
     assert "beyond 30 s" in claim, claim
-    journalled = journal(run.results, "database-failover")["aftershock_verdicts"]
-    verdicts = {v["name"]: v for v in journalled}
+    verdicts = {v["name"]: v for v in journal(tmp_path, "database-failover")["aftershock_verdicts"]}
     assert verdicts["failover-within-the-promise"]["tolerance_met"] is True
     assert verdicts["a-standby-took-over"]["tolerance_met"] is True
     failover = verdicts["failover-within-the-design-claim"]["output"]
