@@ -28,7 +28,7 @@ from locust.env import Environment
 from recording import Recorder
 from shapes import SHAPES, requested
 
-from aftershock.load import history, task_mix
+from aftershock.load import answers, history, task_mix
 from aftershock.load.task_mix import DEFAULT_THINK_TIME, DEFAULT_WEIGHTS
 
 # task_mix.TASKS names -> the Shopper method that does it
@@ -81,6 +81,11 @@ def _options(parser: Any) -> None:
         type=int,
         default=20,
         help="Profiles the shoppers share (both geos write them: concurrent writes)",
+    )
+    group.add_argument(
+        "--serving-header",
+        default="X-Served-By",
+        help="Header naming the region that served an answer; empty: the service names none",
     )
     group.add_argument(
         "--resubmit-share",
@@ -251,13 +256,17 @@ class Shopper(FastHttpUser):
             refused = isinstance(error, ConnectionRefusedError)
             status = response.status_code or 0
             if status == 409:
-                response.success()  # out of stock is an answer, not an error of the platform
+                # Out of stock is the platform's answer, not a failure of Locust's request;
+                # the timeline classes it `refused` all the same (aftershock.load.answers).
+                response.success()
             if geo is None:
                 self._served(response)
             try:
                 body = response.json() if status else None
             except ValueError:
                 body = None
+            if 200 <= status < 300 and not (isinstance(body, dict) and "order_id" in body):
+                response.failure("2xx without an order id")  # not served: the answer is wrong
         return status, refused, body
 
     def _product(self) -> int:
@@ -305,15 +314,23 @@ def _on_init(environment: Environment, **kwargs: Any) -> None:
     recorder = Recorder(environment, run_dir)
     environment.aftershock_recorder = recorder  # type: ignore[attr-defined]
     if recorder.enabled:
-        environment.events.request.add_listener(_timeline_listener(recorder.sink("timeline")))
+        listener = _timeline_listener(recorder.sink("timeline"), options.serving_header)
+        environment.events.request.add_listener(listener)
 
 
 def _interrupt_main() -> None:
     gevent.get_hub().parent.throw(KeyboardInterrupt)
 
 
-def _timeline_listener(record: Any) -> Any:
-    """A request listener that puts every request, retries included, on the timeline."""
+def _timeline_listener(record: Any, serving_header: str) -> Any:
+    """A request listener that puts every request, retries included, on the timeline.
+
+    Each request is classified here, where the client knows what it sent
+    (`aftershock.load.answers`): a 2xx the task marked as failed is wrong,
+    a 4xx the task declared in `context["expect"]` is its own doing.
+    """
+    named = bool(serving_header)
+    classify = answers.classify
 
     def on_request(
         name: str,
@@ -321,13 +338,14 @@ def _timeline_listener(record: Any) -> Any:
         response: Any,
         context: dict[str, Any],
         start_time: float,
+        exception: Any = None,
         **kwargs: Any,
     ) -> None:
         headers = response.headers
-        region = headers.get("X-Served-By") if headers else None
-        record(
-            (start_time, name, response.status_code or 0, response_time, region, context.get("geo"))
-        )
+        region = headers.get(serving_header) if headers and named else None
+        status = response.status_code or 0
+        answer = classify(status, region, named, context.get("expect", ()), exception is None)
+        record((start_time, name, status, response_time, region, context.get("geo"), answer))
 
     return on_request
 

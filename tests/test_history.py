@@ -212,8 +212,10 @@ def test_timeline_lines_are_valid_json_even_for_odd_strings(tmp_path: Path) -> N
     line = history.request(1795433769.123456, "/orders", 201, 12.3456, 'tai"wan\n', None)
     assert json.loads(line) == {
         "t": 1795433769.1235, "route": "/orders", "status": 201, "ms": 12.35,
-        "region": 'tai"wan\n', "geo": None,
+        "region": 'tai"wan\n', "geo": None, "answer": None,
     }  # fmt: skip
+    served = history.request(1.0, "/orders", 201, 1.0, "tokyo", "JP", "served")
+    assert json.loads(served)["answer"] == "served"
     writer = history.BatchWriter(tmp_path / "t.jsonl")
     writer.append(line)
     writer.append({"n": 1})

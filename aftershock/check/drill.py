@@ -15,6 +15,7 @@ from typing import Any
 
 from aftershock.check import phases
 from aftershock.check.checkers import UNKNOWN, Result
+from aftershock.load import answers
 from aftershock.load.timeline import is_answered, is_error, percentile_ms
 
 MOVED, NOT_MOVED = 200, 503  # the status a request gets in the moved-or-not view
@@ -27,9 +28,19 @@ def moved_view(timeline: Iterable[dict[str, Any]], away_from: str) -> list[dict[
     move away from `away_from`, not merely requests that did not fail.
     """
     return [
-        {"t": r["t"], "status": NOT_MOVED if is_error(r) or r.get("region") == away_from else MOVED}
+        {"t": r["t"], "status": MOVED if _served_by_other(r, away_from) else NOT_MOVED}
         for r in timeline
     ]
+
+
+def _served_by_other(record: dict[str, Any], away_from: str) -> bool:
+    """Served (`answers`) by a region that named itself, and not by `away_from`.
+
+    An answer that names no region was given by nobody we know: the edge's
+    sorry page is not a failover to the other region.
+    """
+    region = record.get("region")
+    return answers.is_served(record) and region is not None and region != away_from
 
 
 def returned_view(
@@ -39,7 +50,7 @@ def returned_view(
     return [
         {
             "t": r["t"],
-            "status": MOVED if not is_error(r) and r.get("region") == region else NOT_MOVED,
+            "status": MOVED if answers.is_served(r) and r.get("region") == region else NOT_MOVED,
         }
         for r in timeline
         if r.get("geo") == geo
@@ -59,8 +70,12 @@ def moved(
     false when the traffic was still on `away_from` (or failing) until
     the undo; unknown without requests to judge.
     """
+    rows = list(timeline)
+    if rows and not any(r.get("region") for r in rows if float(r["t"]) >= began):
+        why = "no answer since the fault says which region served it (X-Served-By): not judged"
+        return Result("traffic_moved", UNKNOWN, {"requests_during": len(rows)}, why)
     result = phases.failover(
-        moved_view(timeline, away_from),
+        moved_view(rows, away_from),
         began,
         undo_at,
         f"the restore of {away_from}",
@@ -159,6 +174,29 @@ def capacity_level(
     if problems:
         return {**level, "valid": False, "reason": f"{figures}: " + "; ".join(problems)}
     return {**level, "valid": True, "reason": f"{figures}: within the SLOs, all on {region}"}
+
+
+def with_lag(level: dict[str, Any], lag: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """A capacity level judged on replication lag too: each source's samples inside the level.
+
+    `lag` is source -> `check.lag.in_windows` for this level. Carrying a
+    load includes replicating it: a level whose lag broke its limit fails,
+    and one where a source had no sample at all is not judged.
+    """
+    judged = {**level, "lag": lag}
+    broken = [
+        f"{source} lag {found['bad']} of {found['samples']} samples over its limit "
+        f"(max {found['max_s']} s)"
+        for source, found in lag.items()
+        if found["valid"] is False
+    ]
+    blind = [source for source, found in lag.items() if found["valid"] == UNKNOWN]
+    if broken:
+        return {**judged, "valid": False, "reason": f"{level['reason']}; but " + "; ".join(broken)}
+    if blind and level["valid"] is True:
+        why = f"no {', '.join(blind)} lag sample in the level: not judged"
+        return {**judged, "valid": UNKNOWN, "reason": f"{level['reason']}; but {why}"}
+    return judged
 
 
 def capacity(

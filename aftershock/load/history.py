@@ -80,11 +80,18 @@ def _record(kind: str, op_id: str, process: str, op: str, value: Any) -> dict[st
 
 
 def request(
-    started: float, route: str, status: int, ms: float, region: str | None, geo: str | None
+    started: float,
+    route: str,
+    status: int,
+    ms: float,
+    region: str | None,
+    geo: str | None,
+    answer: str | None = None,
 ) -> str:
     """One timeline entry, a single HTTP request as the client saw it, as a JSON line.
 
-    Fields t, route, status (0: no answer), ms, region, geo. The load
+    Fields t, route, status (0: no answer), ms, region, geo, and answer: the
+    class the client gave it (`aftershock.load.answers`). The load
     generator queues the arguments as a tuple and the writer calls this at
     flush time (`BatchWriter(encode=request)`), with an f-string rather than
     json.dumps: it runs for every request, and every microsecond there is
@@ -92,7 +99,8 @@ def request(
     """
     return (
         f'{{"t":{started:.4f},"route":{_quoted(route)},"status":{int(status)},'
-        f'"ms":{ms:.2f},"region":{_quoted(region)},"geo":{_quoted(geo)}}}'
+        f'"ms":{ms:.2f},"region":{_quoted(region)},"geo":{_quoted(geo)},'
+        f'"answer":{_quoted(answer)}}}'
     )
 
 

@@ -16,14 +16,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from aftershock.load import answers
+
 SLO = 0.9999  # the platform's availability promise
 BUDGET_PERIOD_S = 30 * 24 * 3600.0  # the error budget is a 30-day one
 
 
 def is_error(record: dict[str, Any]) -> bool:
-    """A request the platform failed: no answer at all (status 0), or a 5xx."""
-    status = int(record.get("status") or 0)
-    return status == 0 or status >= 500
+    """A request the platform did not serve: refused, or no answer (`answers.is_failed`).
+
+    A 4xx the shopper did not cause (sold out, checkout switched off) counts:
+    a region that refuses every checkout is down for checkout.
+    """
+    return answers.is_failed(record)
 
 
 def is_answered(record: dict[str, Any]) -> bool:
@@ -38,7 +43,7 @@ def error_rate(records: Iterable[dict[str, Any]]) -> float | None:
 
 
 def availability(records: Iterable[dict[str, Any]]) -> float | None:
-    """Share of requests the platform answered without a 5xx: 1 - error rate."""
+    """Share of requests the platform served (`answers`): 1 - error rate."""
     rate = error_rate(records)
     return None if rate is None else 1.0 - rate
 
