@@ -24,7 +24,13 @@ from aftershock.sandbox.shop.global_cache import writer_name
 from aftershock.sandbox.state import load_credentials
 from aftershock.targets.dispatch import local_sandbox
 
-__all__ = ["cache_lag", "cache_primary", "stale_reads", "writes_follow_primary"]
+__all__ = [
+    "cache_lag",
+    "cache_primary",
+    "stale_read_sample",
+    "stale_reads",
+    "writes_follow_primary",
+]
 
 HEARTBEAT_KEY = "aftershock:heartbeat"
 LIMIT_S = 1.0
@@ -62,8 +68,14 @@ def cache_lag(
 
     `seconds` (capped at `timeout`, with `capped`), `valid` when within
     1 s, and the replication offsets as a cross-check. Could not look when
-    a copy does not answer or no single primary exists.
+    a copy does not answer or no single primary exists. On aws: the newest
+    CloudWatch `GlobalDatastoreReplicationLag` of the secondary's primary
+    node (`seconds` None, with the error, when there is no datapoint).
     """
+    if target_name(configuration) != "local":
+        from aftershock.targets.drivers import observe
+
+        return observe(target_name(configuration), "cache_lag", configuration)
     topology = local_sandbox("cache_lag", configuration)
     creds = load_credentials(topology)
     primary = _primary(configuration)
@@ -115,6 +127,8 @@ def stale_reads(
     region, `valid` when every region shows it within 1 s. The entry is
     deleted afterwards, so the next read loads the product from the database.
     """
+    product_id = int(product_id)
+    timeout = float(timeout)
     topology = local_sandbox("stale_reads", configuration)
     creds = load_credentials(topology)
     primary = _primary(configuration)
@@ -144,6 +158,59 @@ def stale_reads(
             "primary": primary}  # fmt: skip
 
 
+STALE_PRODUCT = 2  # not product 1, which `stale_reads` marks while a cache failover holds
+
+
+def stale_read_sample(
+    timeout: float = 1.0,
+    product_id: int = STALE_PRODUCT,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> dict[str, Any]:
+    """A catalog change on the primary copy, and how long each region's shop served the old one.
+
+    The lag recorder's stale-read sample, taken under load: a marked entry
+    for product `product_id` is written to the primary copy (as a catalog
+    update does), then the product is read through every region's shop
+    until each shows the mark, or `timeout` passes (then `capped`). The
+    entry is built here, not read from the database first, so a sample
+    needs only the cache and the shops; it is deleted afterwards. A shop
+    that does not answer 200 is "could not look".
+    """
+    timeout = float(timeout)
+    product_id = int(product_id)
+    topology = local_sandbox("stale_read_sample", configuration)
+    creds = load_credentials(topology)
+    primary = _primary(configuration)
+    key = f"product:{int(product_id)}"
+    mark = uuid.uuid4().hex
+    entry = {"id": int(product_id), "name": f"stale-read sample {mark[:8]}",
+             "price_cents": 100, "stock": 1, "cache_mark": mark}  # fmt: skip
+    stale: dict[str, float | None] = {region: None for region in REGIONS}
+    try:
+        with (
+            catalog_cache.client(topology, primary, creds) as writer,
+            httpx.Client(timeout=max(0.5, float(timeout))) as http,
+        ):
+            writer.set(key, json.dumps(entry), ex=60)
+            began = time.monotonic()
+            try:
+                while time.monotonic() - began < float(timeout) and None in stale.values():
+                    for region in [r for r, seen in stale.items() if seen is None]:
+                        body = _product(http, topology.shop_url(region), product_id)
+                        if body.get("cache_mark") == mark:
+                            stale[region] = round(time.monotonic() - began, 4)
+                    time.sleep(POLL_S)
+            finally:
+                writer.delete(key)
+    except redis.RedisError as exc:
+        raise EvidenceMissing(f"could not look at stale reads: {exc}") from exc
+    capped = None in stale.values()
+    worst = float(timeout) if capped else max(s for s in stale.values() if s is not None)
+    return {"stale_s": stale, "max_s": round(worst, 4), "capped": capped, "primary": primary,
+            "valid": not capped and worst <= LIMIT_S}  # fmt: skip
+
+
 def writes_follow_primary(
     product_id: int = 11,
     timeout: float = 5.0,
@@ -159,6 +226,8 @@ def writes_follow_primary(
     (`CLIENT LIST`, by its client name). A shop still writing to a demoted
     copy is refused (READONLY) and fails this. `valid` when every region's did.
     """
+    product_id = int(product_id)
+    timeout = float(timeout)
     topology = local_sandbox("writes_follow_primary", configuration)
     creds = load_credentials(topology)
     primary = _primary(configuration)

@@ -18,7 +18,7 @@ from typing import Any
 
 from chaoslib.types import Configuration, Secrets
 
-from aftershock.check import checkers, drill, phases
+from aftershock.check import checkers, drill, lag, phases
 from aftershock.config.budgets import budgets
 from aftershock.config.target import sandbox, target_name
 from aftershock.load import history
@@ -32,6 +32,7 @@ from aftershock.load.runner import (
     registry_path,
     stop,
 )
+from aftershock.load.runs import LAG_FILE
 from aftershock.targets.dispatch import fault_ledger
 
 __all__ = [
@@ -162,6 +163,10 @@ def capacity(
     latency; `headroom` is the throughput served at the top level over the
     normal peak's.
     """
+    multiple = float(multiple)
+    seconds = float(seconds)
+    max_p99_ms = float(max_p99_ms)
+    max_error_rate = float(max_error_rate)
     seconds, multiple = float(seconds), float(multiple)
     run = find_run(sandbox(configuration), run_dir)
     settings = json.loads((run.path / RUN_SETTINGS).read_text())
@@ -190,9 +195,36 @@ def capacity(
         float(max_p99_ms),
         float(max_error_rate),
     )
+    base, peak = _with_lag(
+        run.path, configuration, base, peak, {"1x": start, f"{multiple:g}x": peak_start}, seconds
+    )
     log.info("capacity: %gx %s", multiple, peak["reason"])
     result = checkers.checked("capacity", drill.capacity, base, peak, float(multiple))
     return {**result.as_dict(), "region": region, "added_load": str(extra_dir)}
+
+
+def _with_lag(
+    run_dir: Path,
+    configuration: Configuration,
+    base: dict[str, Any],
+    peak: dict[str, Any],
+    starts: dict[str, float],
+    seconds: float,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Both levels judged on every source of replication lag the recorder sampled in them."""
+    records = history.read(run_dir / LAG_FILE).records
+    windows = {label: (at, at + seconds) for label, at in starts.items()}
+    limits = {"database": lag.LIMIT_S, "cache": lag.LIMIT_S,
+              "mirror": budgets(configuration).alarm_mirror_lag_s}  # fmt: skip
+    found = {
+        source: lag.in_windows(lag.samples_of(records, source), windows, limit)
+        for source, limit in limits.items()
+    }
+    base_label, peak_label = list(windows)
+    return (
+        drill.with_lag(base, {s: levels[base_label] for s, levels in found.items()}),
+        drill.with_lag(peak, {s: levels[peak_label] for s, levels in found.items()}),
+    )
 
 
 def capacity_orders(

@@ -15,14 +15,12 @@ from typing import Any
 from chaoslib.types import Configuration, Secrets
 
 from aftershock.check.checkers import UNKNOWN
-from aftershock.check.lag import lag_under_load
 from aftershock.check.total_queue import total_queue as judge_total_queue
 from aftershock.config.budgets import budgets
 from aftershock.config.target import sandbox, target_name
 from aftershock.errors import EvidenceMissing
 from aftershock.load import history
 from aftershock.load.runner import find_run
-from aftershock.load.runs import LAG_FILE
 from aftershock.targets.dispatch import fault_ledger, local_sandbox
 
 __all__ = ["backlog_grows", "drain", "mirror_lag", "mirror_lag_under_load", "total_queue"]
@@ -47,7 +45,9 @@ def mirror_lag(configuration: Configuration = None, secrets: Secrets = None) -> 
 
         found = observe(target, "mirror_lag", configuration)
         seconds = found["max_seconds"]
-        return {**found, "alarm_s": alarm, "valid": seconds is not None and seconds <= alarm}
+        # No datapoint is "could not look": unknown, never a lag within the alarm.
+        valid = UNKNOWN if seconds is None else seconds <= alarm
+        return {**found, "alarm_s": alarm, "valid": valid}
     topology = local_sandbox("mirror_lag", configuration)
     from aftershock.sandbox.event_reads import mirror_lag as read
 
@@ -83,6 +83,7 @@ def backlog_grows(
     and the drain measured after it would mean nothing. "unknown" when no
     event was published while watching: nothing could be held back.
     """
+    watch_s = float(watch_s)
     samples = []
     deadline = time.time() + float(watch_s)
     while True:
@@ -167,25 +168,18 @@ def mirror_lag_under_load(
     configuration: Configuration = None,
     secrets: Secrets = None,
 ) -> dict[str, Any]:
-    """The mirror-lag alarm (10 s) judged on every recorder sample under load, outside faults.
+    """The mirror-lag alarm (10 s) judged on every recorder sample under load (judge `$.valid`).
 
-    The lag recorder samples the mirrors once a second; samples from a
-    fault's injection to `settle_s` after its undo are the fault's (and the
-    drain's) business. A sample that could not look counts against it.
+    The lag recorder samples the mirrors once a second. A mirror's figure
+    is the age of the oldest event it lacks, so it looks back: a sample is
+    left out when that age reaches into the window of a fault on the event
+    path (from its injection to `settle_s` after its undo), never because a
+    fault came after it. A sample that could not look counts against it.
     """
-    run = find_run(sandbox(configuration), run_dir)
-    samples = [
-        {"t": s["t"], "max": (s.get("mirror") or {}).get("seconds"),
-         "error": (s.get("mirror") or {}).get("error", "no mirror sample")}
-        for s in history.read(run.path / LAG_FILE).records
-    ]  # fmt: skip
-    times = [float(r["t"]) for r in history.read(run.path / history.TIMELINE_FILE).records]
-    span = (min(times), max(times)) if times else None
-    started = float((configuration or {}).get("aftershock_experiment_started") or 0.0)
-    faults = [(e.at, healed) for e, healed in fault_ledger(configuration).faults_since(started)]
+    from probes.replication import _judge_lag
+
     alarm = budgets(configuration).alarm_mirror_lag_s
-    result = lag_under_load(samples, span, faults, float(settle_s), alarm, "mirror_lag_under_load")
-    return {**result.as_dict(), "run_dir": str(run.path)}
+    return _judge_lag("mirror", float(settle_s), alarm, run_dir, configuration)
 
 
 def total_queue(

@@ -10,7 +10,8 @@ from typing import Any
 
 from chaoslib.types import Configuration, Secrets
 
-from aftershock.check.lag import lag_under_load as lag_check
+from aftershock.check import checkers, lag
+from aftershock.config import fault_paths
 from aftershock.config.target import sandbox, target_name
 from aftershock.errors import EvidenceMissing
 from aftershock.load import history
@@ -95,21 +96,45 @@ def lag_under_load(
     settle_s: float = 10.0,
     limit_s: float = 1.0,
     run_dir: str = "",
+    source: str = "database",
     configuration: Configuration = None,
     secrets: Secrets = None,
 ) -> dict[str, Any]:
-    """The lag promise judged on every sample the lag recorder took under load, outside faults.
+    """A lag promise judged on every sample the lag recorder took under load (judge `$.valid`).
 
-    Samples from a fault's injection to `settle_s` after its undo are left
-    out; every other sample taken while the load ran counts, and one that
-    could not measure counts against the promise. Judge `$.valid`; `p99_s`,
-    `max_s` and `unmeasured` are the figures.
+    `source` is the replication path: `database` (the replicas, under
+    `limit_s`), `cache` (the global catalog cache's replica and stale reads
+    through both shops, under `limit_s`) or `mirror` (the event mirrors,
+    under the record's mirror-lag alarm). Only the faults that touch that
+    path are left out (`aftershock.config.fault_paths`), each from its
+    injection to `settle_s` after its undo, on the side the figure looks
+    at. A sample that could not measure or hit its cap counts against the
+    promise. `p99_s`, `max_s`, `judged` and `unmeasured` are the figures.
     """
+    return _judge_lag(source, float(settle_s), float(limit_s), run_dir, configuration)
+
+
+def _judge_lag(
+    source: str, settle_s: float, limit_s: float, run_dir: str, configuration: Configuration
+) -> dict[str, Any]:
+    """`lag_under_load` for one source, with its own checker name, faults and direction."""
+    settle_s = float(settle_s)
+    limit_s = float(limit_s)
+    if source not in fault_paths.PATHS:
+        raise ValueError(f"source must be one of {', '.join(fault_paths.PATHS)}, not {source!r}")
     run = find_run(sandbox(configuration), run_dir)
-    samples = history.read(run.path / LAG_FILE).records
+    samples = lag.samples_of(history.read(run.path / LAG_FILE).records, source)
     times = [float(r["t"]) for r in history.read(run.path / history.TIMELINE_FILE).records]
     span = (min(times), max(times)) if times else None
     started = float((configuration or {}).get("aftershock_experiment_started") or 0.0)
-    faults = [(e.at, healed) for e, healed in fault_ledger(configuration).faults_since(started)]
-    result = lag_check(samples, span, faults, float(settle_s), float(limit_s))
-    return {**result.as_dict(), "run_dir": str(run.path)}
+    faults = [
+        (e.at, healed)
+        for e, healed in fault_ledger(configuration).faults_since(started)
+        if fault_paths.touches(e.fault, source)
+    ]
+    name = {"database": "lag_under_load"}.get(source, f"{source}_lag_under_load")
+    looks = lag.BACKWARD if source == fault_paths.MIRROR else lag.FORWARD
+    result = checkers.checked(
+        name, lag.lag_under_load, samples, span, faults, settle_s, limit_s, name, looks
+    )
+    return {**result.as_dict(), "source": source, "run_dir": str(run.path)}

@@ -179,3 +179,16 @@ def test_runtime_settings_refuse_what_a_shop_cannot_apply(raw: dict[str, Any]) -
 
 def test_missing_runtime_settings_are_the_defaults(tmp_path: Any) -> None:
     assert RuntimeSettings.load(tmp_path / "none.json") == RuntimeSettings()
+
+
+def test_a_level_carried_while_replication_fell_behind_is_not_carried() -> None:
+    level = {"valid": True, "reason": "35 req/s, errors 0.00%, p99 40 ms: within the SLOs"}
+    lagging = {"database": {"samples": 10, "max_s": 3.2, "bad": 4, "valid": False},
+               "cache": {"samples": 10, "max_s": 0.001, "bad": 0, "valid": True}}  # fmt: skip
+    judged = drill.with_lag(level, lagging)
+    assert judged["valid"] is False
+    assert "but database lag 4 of 10 samples over its limit (max 3.2 s)" in judged["reason"]
+    blind = drill.with_lag(level, {"mirror": {"samples": 0, "max_s": None, "bad": 0,
+                                              "valid": "unknown"}})  # fmt: skip
+    assert blind["valid"] == "unknown"
+    assert drill.with_lag(level, {"cache": lagging["cache"]})["valid"] is True

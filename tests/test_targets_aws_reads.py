@@ -137,7 +137,6 @@ def test_the_dry_run_plans_every_experiment_as_runnable_on_aws_but_two_that_say_
     assert list(blocked) == ["cache-failover", "replication-lag"]
     assert all("replication_replay" in reason for reason in blocked["replication-lag"])
     assert {r.split(":")[0] for r in blocked["cache-failover"]} == {
-        "cache-lag-after-failover",
         "stale-reads-after-failover",
         "shops-write-to-the-new-primary",
     }

@@ -13,8 +13,11 @@ read with `aftershock.load.history.read`. The report plots it. A sample that
 cannot look (leader unreachable during an outage) is written with its
 `error`, never dropped: a gap in the plot is a fact. Each sample also
 carries the event mirrors' lag (`mirror`: seconds and messages behind, or
-the reason it could not look), from `probes.events.mirror_lag`, and on the
-sandbox the catalog cache's (`cache`), from `probes.cache.cache_lag`.
+the reason it could not look), from `probes.events.mirror_lag`, the catalog
+cache's (`cache`), from `probes.cache.cache_lag`, and on the sandbox, every
+third sample, a stale read through both shops (`stale`), from
+`probes.cache.stale_read_sample`. A wait that hit its cap is written with
+its lower bound and `capped`, never as a gap. `check.lag` judges each.
 Each line is flushed as it is taken, so a killed harness keeps what it saw.
 """
 
@@ -38,6 +41,9 @@ JOIN_TIMEOUT = 10.0  # seconds: one sample's worst case (timeout plus connect) a
 # Remote targets read CloudWatch, which publishes the lag once a minute: a
 # sample a second would only repeat it (and spend API calls on production).
 REMOTE_EVERY_S = 30.0
+# The cache promise is 1 s: a wait capped there is a lag of at least the promise.
+CACHE_CAP_S = 1.0
+STALE_EVERY = 3  # samples between stale reads through both shops (each a few requests)
 
 
 def sampling_interval(configuration: dict[str, Any] | None, every_s: float) -> float:
@@ -58,18 +64,21 @@ class Recorder:
     samples: int = 0
 
     def run(self) -> None:
-        from probes.cache import cache_lag
+        from probes.cache import cache_lag, stale_read_sample
         from probes.events import mirror_lag
         from probes.replication import lag_seconds
 
+        local = str(self.configuration.get("aftershock_target", "local")) == "local"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a", encoding="utf-8") as out:
             while not self.stop.is_set():
                 began = time.monotonic()
                 sample = self.sample(lag_seconds)
                 sample["mirror"] = self.mirror_sample(mirror_lag)
-                if str(self.configuration.get("aftershock_target", "local")) == "local":
-                    sample["cache"] = self.cache_sample(cache_lag)
+                sample["cache"] = self.cache_sample(cache_lag)
+                # Stale reads write the production cache: on the sandbox only.
+                if local and self.samples % STALE_EVERY == 0:
+                    sample["stale"] = self.stale_sample(stale_read_sample)
                 out.write(json.dumps(sample) + "\n")
                 out.flush()
                 self.samples += 1
@@ -102,12 +111,24 @@ class Recorder:
         return {"seconds": found["max_seconds"], "messages": found["max_messages"]}
 
     def cache_sample(self, cache_lag: Any) -> dict[str, Any]:
+        """The catalog cache's lag; a capped wait keeps its lower bound and says it was capped."""
         try:
-            found = cache_lag(min(self.timeout, 1.0), configuration=self.configuration)
+            found = cache_lag(min(self.timeout, CACHE_CAP_S), configuration=self.configuration)
         except Exception as exc:  # noqa: BLE001 - any failure to look is recorded as such
             return {"seconds": None, "error": f"{type(exc).__name__}: {exc}"}
-        return {"seconds": None if found["capped"] else found["seconds"],
-                "primary": found["primary"]}  # fmt: skip
+        sample = {"seconds": found.get("seconds"), "capped": bool(found.get("capped")),
+                  "primary": found.get("primary")}  # fmt: skip
+        if found.get("seconds") is None:
+            sample["error"] = str(found.get("error") or "no figure")
+        return sample
+
+    def stale_sample(self, stale_read_sample: Any) -> dict[str, Any]:
+        """How long the shops served the old catalog entry after a change (capped at 1 s)."""
+        try:
+            found = stale_read_sample(CACHE_CAP_S, configuration=self.configuration)
+        except Exception as exc:  # noqa: BLE001 - any failure to look is recorded as such
+            return {"seconds": None, "error": f"{type(exc).__name__}: {exc}"}
+        return {"seconds": found["max_s"], "capped": found["capped"], "stale_s": found["stale_s"]}
 
 
 def before_experiment_control(

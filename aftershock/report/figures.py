@@ -294,16 +294,23 @@ def lag_figures(
         "capped": capped,  # the max is a lower bound: a sample hit the probe's timeout
         "samples": len(samples),
         "unmeasured": sum(1 for s in samples if s.get("max") is None),
-        # The promise under load (probes.replication.lag_under_load): faults left out.
-        "under_load": next(
-            (
-                {k: v["output"].get(k) for k in ("valid", "p99_s", "max_s", "judged", "unmeasured")}
-                for v in verdicts
-                if (v.get("output") or {}).get("checker") == "lag_under_load"
-            ),
-            None,
-        ),
+        # The promise under load (probes.replication.lag_under_load): faults left out,
+        # each source's own; the catalog cache's here, the mirrors' with the events.
+        "under_load": _under_load(verdicts, "lag_under_load"),
+        "cache_under_load": _under_load(verdicts, "cache_lag_under_load"),
     }
+
+
+def _under_load(verdicts: list[dict[str, Any]], checker: str) -> dict[str, Any] | None:
+    """The figures of the first verdict whose output came from `checker`."""
+    return next(
+        (
+            {k: v["output"].get(k) for k in ("valid", "p99_s", "max_s", "judged", "unmeasured")}
+            for v in verdicts
+            if (v.get("output") or {}).get("checker") == checker
+        ),
+        None,
+    )
 
 
 def event_figures(verdicts: list[dict[str, Any]]) -> dict[str, Any] | None:

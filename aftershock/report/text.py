@@ -54,13 +54,14 @@ def orders(figure: dict[str, Any] | None) -> str:
 def lag(figure: dict[str, Any]) -> str:
     value = figure.get("max_s")
     shown = DASH if value is None else f"{'≥ ' if figure.get('capped') else ''}{value:.3f} s"
-    under = figure.get("under_load")
-    if under:
-        p99 = DASH if under.get("p99_s") is None else f"{under['p99_s']:.3f} s"
-        shown += (
-            f"; under load p99 {p99} {_met(under.get('valid'))}, "
-            f"{under.get('unmeasured', 0)} of {under.get('judged', 0)} samples could not measure"
-        )
+    for key, label in (("under_load", "under load"), ("cache_under_load", "catalog cache")):
+        under = figure.get(key)
+        if under:
+            p99 = DASH if under.get("p99_s") is None else f"{under['p99_s']:.3f} s"
+            shown += (
+                f"; {label} p99 {p99} {_met(under.get('valid'))}, {under.get('unmeasured', 0)} "
+                f"of {under.get('judged', 0)} samples could not measure"
+            )
     return shown
 
 

@@ -199,8 +199,8 @@ PROBE_REASONS = {
         for name in ("mirror_lag", "mirror_backlog", "drain", "event_copies")
     },
     "cache_primary": "the catalog cache is an ElastiCache Global Datastore: use --target aws",
-    "cache_lag": "ElastiCache publishes GlobalDatastoreReplicationLag per node, and no target "
-    "file names those nodes yet: judge it on the sandbox",
+    "cache_lag": "the catalog cache's lag is the ElastiCache Global Datastore's (CloudWatch): "
+    "use --target aws",
     **{
         name: "it writes catalog entries into the cache, which aftershock does not do to a "
         "production cache: judge it on the sandbox"

@@ -132,6 +132,7 @@ OBSERVE: dict[str, Callable[..., dict[str, Any]]] = {
     "lag_seconds": lambda ctx, timeout=5.0: observe.replication_lag(ctx),
     "primaries": observe.primaries,
     "mirror_lag": event_observe.mirror_lag,
+    "cache_lag": cache.cache_lag,
     "mirror_backlog": event_observe.mirror_backlog,
     "backlog_grows": event_observe.backlog_sample,
     "drain": event_observe.drain,
