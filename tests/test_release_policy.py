@@ -32,7 +32,17 @@ def summary(run: str, rto: float, verdict: str = "passed", score: float = 100.0)
     rtos = {"region-outage": rto, "database-failover": 8.0}
     experiments = [experiment(n, rtos.get(n)) for n in GATE]
     return {"schema": 1, "run": run, "started": f"2026-11-{run[-2:]}T00:00:00+00:00",
-            "verdict": verdict, "score": score, "experiments": experiments}  # fmt: skip
+            "verdict": verdict, "score": score, "experiments": experiments,
+            "policy": {"valid": verdict == "passed"}}  # fmt: skip
+
+
+def judged_by_the_cli(results: Path, run: str) -> subprocess.CompletedProcess[str]:
+    """`aftershock policy` on a recorded run, as a retried gate judges it."""
+    return subprocess.run(
+        [sys.executable, "-m", "aftershock.cli.main", "policy", str(results / run),
+         "--policy", str(POLICY)],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
 
 
 def recorded(results: Path, runs: dict[str, dict]) -> None:
@@ -49,11 +59,7 @@ def test_a_run_40_percent_slower_than_the_median_fails_the_regression_rule_with_
     # 40 % slower: 14.84 s.
     history = {f"gate-2026110{d}": summary(f"gate-2026110{d}", 10.0 + d * 0.2) for d in range(1, 6)}
     recorded(tmp_path, history | {"gate-20261106": summary("gate-20261106", 14.84)})
-    done = subprocess.run(
-        [sys.executable, "-m", "aftershock.cli.main", "policy", str(tmp_path / "gate-20261106"),
-         "--policy", str(POLICY)],
-        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+    done = judged_by_the_cli(tmp_path, "gate-20261106")
     assert done.returncode == 1, done.stdout + done.stderr
     assert "rule regression.rto" in done.stdout
     assert "40 % worse than the median 10.6 of the last 5 passing runs" in done.stdout
@@ -143,3 +149,32 @@ def test_runs_of_another_topology_are_no_baseline() -> None:
     result = judge(single, multi, tolerance={"rto": 0.25})
     assert result.valid is True  # 10 s is no regression from a design that fails over in 2 s
     assert any("0 of 5 passing runs" in n for n in result.details["not_judged"])
+
+
+def test_retries_of_a_regression_never_move_the_baseline(tmp_path: Path) -> None:
+    """RTO 10 s in five passing runs, then 30 s: every retry fails, the fourth too.
+
+    Each retry passes its experiments and fails the policy. Counted as
+    passing, three of them made 30 s the median and the fourth passed.
+    """
+    history = {f"gate-2026110{d}": summary(f"gate-2026110{d}", 10.0) for d in range(1, 6)}
+    recorded(tmp_path, history)
+    for retry in range(6, 10):
+        run = f"gate-2026110{retry}"
+        regressed = summary(run, 30.0)
+        del regressed["policy"]  # not judged yet: the gate judges it now
+        recorded(tmp_path, {run: regressed})
+        done = judged_by_the_cli(tmp_path, run)
+        assert done.returncode == 1, f"retry {retry - 5}: " + done.stdout + done.stderr
+        assert "median 10 of the last 5 passing runs" in done.stdout, done.stdout
+        stored = json.loads((tmp_path / run / "summary.json").read_text())
+        assert stored["policy"]["valid"] is False
+
+
+def test_a_run_no_policy_judged_is_no_baseline() -> None:
+    unjudged = [summary(f"gate-2026110{d}", 30.0) for d in range(1, 6)]
+    for run in unjudged:
+        del run["policy"]
+    result = judge(summary("gate-20261108", 30.0), unjudged, tolerance={"rto": 0.25})
+    assert result.details["history_runs"] == 0
+    assert any("0 of 5 passing runs" in why for why in result.details["not_judged"])

@@ -6,8 +6,10 @@ Rules, each failure named so the summary can say which one broke:
 - `min_score`: the run's resilience score reaches the minimum;
 - `budget.<experiment>.<rto_s|error_budget>`: a figure within its budget;
 - `regression.<figure>`: a figure no worse than the median of the last N
-  passing runs of the same topology by more than the stated tolerance. With fewer than N
-  passing runs that measured it, the rule is not judged and says so.
+  passing runs of the same topology by more than the stated tolerance. A
+  passing run passed its experiments *and* the policy: a run the policy
+  failed never moves the baseline. With fewer than N passing runs that
+  measured it, the rule is not judged and says so.
 """
 
 from __future__ import annotations
@@ -33,6 +35,16 @@ def figure(experiment: Mapping[str, Any], name: str) -> float | None:
     else:
         raise ValueError(f"unknown figure {name!r}")
     return None if value is None else float(value)
+
+
+def passed_policy(summary: Mapping[str, Any]) -> bool:
+    """A run fit for the regression baseline: its experiments passed and its policy held.
+
+    A run judged by no policy is no baseline either: nobody checked its
+    figures against anything.
+    """
+    policy = summary.get("policy") or {}
+    return summary.get("verdict") == "passed" and policy.get("valid") is True
 
 
 def judge(
@@ -101,12 +113,14 @@ def judge(
                         "reason": f"{name}: {key} {value:g} over its budget {limit:g}",
                     }
                 )
-    # Only passing runs of the same topology are a baseline: a multi-writer region outage
-    # fails over in 2 s, the single writer's in 10 s, and neither regressed from the other.
+    # Only runs that passed, their experiments and the policy both, of the same topology
+    # are a baseline: a multi-writer region outage fails over in 2 s, the single writer's
+    # in 10 s, and neither regressed from the other. A run the policy failed never moves
+    # the median: otherwise three retries of a regression make it the baseline.
     passing = [
         h
         for h in history
-        if h.get("verdict") == "passed"
+        if passed_policy(h)
         and h.get("run") != run.get("run")
         and h.get("topology") == run.get("topology")
     ]
