@@ -115,11 +115,17 @@ def test_dropping_any_acknowledged_event_is_always_caught(outcomes, data) -> Non
     assert dropped in result.details["lost"]["keys"]
 
 
-def test_a_region_whose_deliveries_are_not_observed_is_judged_on_its_events() -> None:
+def test_deliveries_nobody_could_look_at_make_it_unknown_never_valid() -> None:
+    """Every event present, deliveries unread (the aws target): half the evidence, no pass."""
     result = total_queue(make_history(OUTCOMES), 0, everywhere(["a1", "b2"]), {})
-    assert result.valid is True, result.reason
+    assert result.valid == UNKNOWN, result.reason
     assert result.details["regions"]["taiwan"]["delivered"] == "not observed"
-    assert "one event each" in result.reason
+    assert "could not look at the deliveries in taiwan, tokyo" in result.reason
+    one_blind = total_queue(
+        make_history(OUTCOMES), 0, everywhere(["a1", "b2"]), {"taiwan": ["a1", "b2"]}
+    )
+    assert one_blind.valid == UNKNOWN
+    assert "deliveries in tokyo" in one_blind.reason
     lost = total_queue(make_history(OUTCOMES), 0, {"taiwan": ["a1"], "tokyo": ["a1", "b2"]}, {})
     assert lost.valid is False
     assert lost.details["lost"]["keys"] == ["b2"]

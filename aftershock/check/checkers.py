@@ -55,9 +55,10 @@ def order_integrity(
     several orders), unexpected (present, never invoked), failed_but_present
     (a definite failure that was applied), recovered (unknown but present),
     unknown (unknown and absent). Valid only when lost, duplicated,
-    unexpected and failed_but_present are empty; unknown when the history is
-    malformed or torn, or when orders are unexplained and the history shows
-    a killed writer (its last invokes may be missing).
+    unexpected and failed_but_present are empty and at least one order was
+    acknowledged; unknown when none was (nothing could be lost), when the
+    history is malformed or torn, or when orders are unexplained and the
+    history shows a killed writer (its last invokes may be missing).
     """
     held: dict[str, list[int]] = defaultdict(list)
     for key, order_id in final_orders:
@@ -105,6 +106,9 @@ def judge_orders(
         "pending": len(shape.pending),
     }
     broken = {k: details[k] for k in ("lost", "duplicated", "unexpected", "failed_but_present")}
+    if not any(broken.values()) and not told_ok:
+        # "0 lost of 0" rules nothing out: a platform that refused every order passes it.
+        return Result(name, UNKNOWN, details, "no order was acknowledged: nothing could be lost")
     if not any(broken.values()):
         return Result(name, True, details, f"{len(told_ok)} acknowledged orders all present once")
     if (

@@ -39,8 +39,11 @@ def total_queue(
     (an event for an order whose answer was lost: it may exist, and did).
     A region absent from `deliveries` has its events judged and its
     deliveries reported as not observed (a remote target's consumers keep
-    their own records). Valid only when lost, duplicated and unexpected are
-    all empty; unknown when the history is malformed or torn.
+    their own records): what was found broken still fails, but nothing
+    passes on half of its evidence, so the verdict is then unknown. Valid
+    only when lost, duplicated and unexpected are all empty in every
+    region's events and deliveries; unknown when the history is malformed
+    or torn.
     """
     shape = history.operations(records)
     if shape.problems or torn:
@@ -95,15 +98,24 @@ def total_queue(
     if not acknowledged and not (unexpected or duplicated):
         # A load that placed no order leaves nothing to lose: no event is no evidence.
         return Result(NAME, UNKNOWN, details, "no order was acknowledged: nothing to judge")
-    observed = [r for r in regions if r in deliveries]
-    scope = "one event and one delivery each" if observed else "one event each"
     broken = {"lost": lost, "duplicated": duplicated, "unexpected": unexpected}
+    blind = [r for r in regions if r not in deliveries]
+    if not any(broken.values()) and blind:
+        # Half the evidence is no pass: an event in the stream is not an order shipped.
+        return Result(
+            NAME,
+            UNKNOWN,
+            details,
+            f"{len(acknowledged)} acknowledged orders: one event each in {', '.join(regions)}, "
+            f"but could not look at the deliveries in {', '.join(blind)}",
+        )
     if not any(broken.values()):
         return Result(
             NAME,
             True,
             details,
-            f"{len(acknowledged)} acknowledged orders: {scope} in {', '.join(regions)}",
+            f"{len(acknowledged)} acknowledged orders: one event and one delivery each "
+            f"in {', '.join(regions)}",
         )
     summary = ", ".join(f"{len(keys)} {name}" for name, keys in broken.items() if keys)
     first = next(sorted(keys)[0] for keys in broken.values() if keys)
