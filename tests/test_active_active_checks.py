@@ -184,38 +184,53 @@ def test_directions_measured_in_turn_are_timed_from_their_own_writes() -> None:
 
 
 class Rows:
-    """A stand-in connection for the two reads `replication_held_back` makes."""
+    """A stand-in connection for the two reads `replication_held_back` makes.
 
-    def __init__(self, newest: list[tuple[str, str, int]], holds: list[tuple[str, int]]) -> None:
-        self.newest, self.holds = newest, holds
+    `placed` is what the database holds of the orders placed during the
+    cut (region, key, id), older than the settle time; `held` answers
+    "which of these keys do you hold" from the same rows.
+    """
+
+    def __init__(self, placed: list[tuple[str, str, int]]) -> None:
+        self.placed = placed
 
     def execute(self, query: str, params: Any = None) -> list[tuple[Any, ...]]:
-        return self.newest if "DISTINCT ON" in query else self.holds
+        if "make_interval" in query:
+            return self.placed
+        wanted = set(params[0])
+        return [(key, oid) for _, key, oid in self.placed if key in wanted]
 
 
 def regions(**databases: Rows) -> Any:
     return lambda read: {region: read(conn) for region, conn in databases.items()}
 
 
-def test_a_cut_that_held_replication_back_is_shown_by_the_newest_orders() -> None:
-    each = regions(
-        taiwan=Rows([("taiwan", "k-tw", 7)], [("k-tw", 7)]),
-        tokyo=Rows([("tokyo", "k-jp", 8)], [("k-jp", 8)]),
-    )
-    result = replication_held_back(each, since=100.0)
+TW = [("taiwan", f"k-tw{i}", i) for i in range(1, 6)]
+JP = [("tokyo", f"k-jp{i}", 100 + i) for i in range(1, 6)]
+
+
+def test_a_cut_that_held_replication_back_holds_every_order_placed_during_it() -> None:
+    result = replication_held_back(regions(taiwan=Rows(TW), tokyo=Rows(JP)), since=100.0)
     assert result.valid is True, result.reason
+    assert result.details["placed"] == {"taiwan": 5, "tokyo": 5}
 
 
-def test_a_cut_that_cut_nothing_fails_naming_the_order_that_crossed() -> None:
-    each = regions(
-        taiwan=Rows([("taiwan", "k-tw", 7), ("tokyo", "k-jp", 8)], [("k-tw", 7), ("k-jp", 8)]),
-        tokyo=Rows([("taiwan", "k-tw", 7), ("tokyo", "k-jp", 8)], [("k-tw", 7), ("k-jp", 8)]),
-    )
+def test_a_cut_that_cut_nothing_fails_naming_how_many_crossed() -> None:
+    each = regions(taiwan=Rows(TW + JP), tokyo=Rows(TW + JP))
     result = replication_held_back(each, since=100.0)
     assert result.valid is False
-    assert "taiwan's order 7 reached tokyo" in result.reason
+    assert "5 of 5 orders taiwan placed during the cut reached the other region" in result.reason
 
 
-def test_no_order_during_the_cut_is_unknown() -> None:
-    each = regions(taiwan=Rows([], []), tokyo=Rows([], []))
-    assert replication_held_back(each, since=100.0).valid == "unknown"
+def test_the_newest_order_still_in_flight_does_not_hide_the_older_ones_that_crossed() -> None:
+    """Asynchronous replication: the newest order has not arrived yet, the older ones have."""
+    each = regions(taiwan=Rows(TW + JP[:-1]), tokyo=Rows(TW[:-1] + JP))
+    result = replication_held_back(each, since=100.0)
+    assert result.valid is False, result.reason
+    assert result.details["crossed"]["taiwan"]["count"] == 4
+
+
+def test_too_few_orders_during_the_cut_is_unknown() -> None:
+    assert replication_held_back(regions(taiwan=Rows([]), tokyo=Rows([])), 100.0).valid == "unknown"
+    thin = regions(taiwan=Rows(TW[:2]), tokyo=Rows(JP))
+    assert replication_held_back(thin, since=100.0).valid == "unknown"

@@ -70,31 +70,54 @@ def lost_updates(each: Each, records: list[dict[str, Any]], prefix: str) -> chec
     return checkers.checked("lost_updates", registers.lost_updates, records, finals)
 
 
-def replication_held_back(each: Each, since: float) -> checkers.Result:
-    """While a cut holds, the newest order each region placed since `since` is not in the
-    other region's database: the cut really held replication back.
+HELD_BACK_SETTLE_S = 2.0
+"""Seconds an order is given to cross before its absence counts: far above the normal lag."""
+HELD_BACK_LEAST = 3
+"""Orders a region must have placed during the cut for the cut to be judged there."""
 
-    Without this, a cut that cut nothing would pass "no downtime" for free.
-    Unknown when no region placed an order during the cut.
+
+def replication_held_back(
+    each: Each, since: float, settle_s: float = HELD_BACK_SETTLE_S, least: int = HELD_BACK_LEAST
+) -> checkers.Result:
+    """While a cut holds, no order a region placed since `since` is in the other region.
+
+    Every order placed during the cut and older than `settle_s` is looked
+    for on the other side, not one: under asynchronous replication the
+    newest order alone can be missing from a cut that cut nothing. Without
+    this, a cut that cut nothing would pass "no downtime" for free. Unknown
+    when a region placed fewer than `least` such orders.
     """
-    newest = each(lambda c: regional_read.newest_since(c, since))
-    own = {region: found[region] for region, found in newest.items() if region in found}
-    if not own:
-        return checkers.Result("replication_held_back", checkers.UNKNOWN, {"since": since},
-                               "no region placed an order while the cut held")  # fmt: skip
-    holding = each(lambda c: regional_read.held(c, list(own.values())))
+    placed = each(lambda c: regional_read.placed_since(c, since, settle_s))
+    own = {region: found.get(region, []) for region, found in placed.items()}
+    counts = {region: len(orders) for region, orders in own.items()}
+    details: dict[str, Any] = {"since": since, "settle_s": settle_s, "placed": counts}
+    thin = sorted(r for r, n in counts.items() if n < least)
+    every = [order for orders in own.values() for order in orders]
+    holding = each(lambda c: regional_read.held(c, every)) if every else {}
     crossed = {
-        region: {"key": key, "order_id": order_id, "reached": other}
-        for region, (key, order_id) in own.items()
-        for other, present in holding.items()
-        if other != region and (key, order_id) in present
+        region: sorted(oid for key, oid in orders if (key, oid) in holding.get(other, set()))
+        for region, orders in own.items()
+        for other in holding
+        if other != region
     }
-    details = {"since": since, "newest": {r: list(v) for r, v in own.items()}, "crossed": crossed}
-    if crossed:
-        where = ", ".join(f"{r}'s order {v['order_id']} reached {v['reached']}"
-                          for r, v in crossed.items())  # fmt: skip
+    details["crossed"] = {
+        r: {"count": len(ids), "order_ids": ids[:10]} for r, ids in crossed.items()
+    }
+    if any(crossed.values()):
+        where = ", ".join(
+            f"{len(ids)} of {counts[r]} orders {r} placed during the cut reached the other region"
+            for r, ids in crossed.items()
+            if ids
+        )
         return checkers.Result("replication_held_back", False, details,
                                f"the cut did not hold replication back: {where}")  # fmt: skip
-    return checkers.Result("replication_held_back", True, details,
-                           "the newest order of " + ", ".join(sorted(own))
-                           + " placed during the cut is not in the other region")  # fmt: skip
+    if not own or thin:
+        why = ", ".join(f"{r} {counts.get(r, 0)}" for r in thin) or "none"
+        reason = (
+            f"too few orders placed during the cut to judge it (older than {settle_s:g} s: "
+            f"{why}; at least {least} each)"
+        )
+        return checkers.Result("replication_held_back", checkers.UNKNOWN, details, reason)
+    placed_line = ", ".join(f"{r} {n}" for r, n in sorted(counts.items()))
+    reason = f"none of the orders placed during the cut reached the other region ({placed_line})"
+    return checkers.Result("replication_held_back", True, details, reason)

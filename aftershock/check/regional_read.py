@@ -102,14 +102,23 @@ def units_sold(
     return dict(sold)
 
 
-def newest_since(conn: psycopg.Connection[Any], since: float) -> dict[str, tuple[str, int]]:
-    """Placing region -> (key, order id) of the newest order it placed at or after `since`."""
+def placed_since(
+    conn: psycopg.Connection[Any], since: float, settle_s: float
+) -> dict[str, list[tuple[str, int]]]:
+    """Placing region -> every (key, order id) it placed from `since` until `settle_s` ago.
+
+    The newest `settle_s` seconds are left out: an order that young may
+    not have crossed yet even where nothing is cut.
+    """
     rows = conn.execute(
-        "SELECT DISTINCT ON (region) region, idempotency_key, id FROM orders"
-        " WHERE created_at >= to_timestamp(%s) ORDER BY region, id DESC",
-        (since,),
+        "SELECT region, idempotency_key, id FROM orders WHERE created_at >= to_timestamp(%s)"
+        " AND created_at < now() - make_interval(secs => %s) ORDER BY region, id",
+        (since, float(settle_s)),
     )
-    return {str(region): (str(key), int(order_id)) for region, key, order_id in rows}
+    placed: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for region, key, order_id in rows:
+        placed[str(region)].append((str(key), int(order_id)))
+    return dict(placed)
 
 
 def held(conn: psycopg.Connection[Any], orders: list[tuple[str, int]]) -> set[tuple[str, int]]:

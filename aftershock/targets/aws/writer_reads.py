@@ -94,9 +94,9 @@ def converged(
 
 
 def replication_held_back(ctx: Context, since: float = 0.0, fault: str = "") -> dict[str, Any]:
-    """While the cut holds, each writer's newest order since it is not on the other writer."""
-    writers = _plan(ctx, "replication_held_back", "newest order of each region since the cut",
-                    "regional_read.newest_since, then regional_read.held")  # fmt: skip
+    """While the cut holds, no order a writer placed since it is on the other writer."""
+    writers = _plan(ctx, "replication_held_back", "every order each region placed since the cut",
+                    "regional_read.placed_since, then regional_read.held")  # fmt: skip
     if ctx.dry_run:
         return DRY
     return regional_judge.replication_held_back(_each(writers), since).as_dict()
