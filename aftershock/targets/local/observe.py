@@ -159,22 +159,30 @@ def region_ready(topology: Topology, region: str) -> dict[str, Any]:
 def primaries(topology: Topology) -> dict[str, Any]:
     """Which nodes accept writes right now, asked of each node directly.
 
-    Two at once is split brain, whatever Patroni's leader key says. A node
-    that cannot be reached is listed as unreachable, not counted.
+    Two at once is split brain, whatever Patroni's leader key says; none
+    is a platform that lost its writer. A node accepts writes when it is
+    out of recovery and a new session on it is not read-only (what libpq's
+    `target_session_attrs=read-write` asks too): a primary switched to
+    read-only takes no order. A node that cannot be reached is listed as
+    unreachable, not counted.
     """
     creds = load_credentials(topology)
     found: list[str] = []
+    read_only: list[str] = []
     unreachable: dict[str, str] = {}
     for region in REGIONS:
         try:
             with connect_node(topology, region, creds) as conn:
-                row = conn.execute("SELECT pg_is_in_recovery()").fetchone()
+                row = conn.execute(
+                    "SELECT pg_is_in_recovery(), current_setting('transaction_read_only')"
+                ).fetchone()
         except psycopg.Error as exc:
             unreachable[region] = str(exc).strip().splitlines()[0]
             continue
         if row is not None and row[0] is False:
-            found.append(region)
-    return {"primaries": found, "count": len(found), "unreachable": unreachable}
+            (found if row[1] == "off" else read_only).append(region)
+    return {"primaries": found, "count": len(found), "read_only_primaries": read_only,
+            "unreachable": unreachable}  # fmt: skip
 
 
 def leader_changed(topology: Topology, old_leader: str, since: float) -> dict[str, Any]:
