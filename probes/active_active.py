@@ -52,6 +52,7 @@ def converged(
     break it).
     Every row that still differs once replication caught up is named.
     """
+    wait_s = float(wait_s)
     run = _finished_run(configuration, run_dir)
     heal_at = _healed_at(configuration, fault)
     wait_s = float(wait_s) or budgets(configuration).promise_convergence_s + 30.0

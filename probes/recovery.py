@@ -157,28 +157,34 @@ def hold_until_recovered(
     `min_s` (a fault clients have not noticed yet is no recovery) and logs
     its progress every 5 s. Returns whether it recovered, and when.
     """
+    budget_s = float(budget_s)
+    min_s = float(min_s)
+    sustain_s = float(sustain_s)
+    window_s = float(window_s)
+    threshold = float(threshold)
     book = fault_ledger(configuration)
     began = book.newest_injection(fault)
     run = find_run(sandbox(configuration), run_dir)
     path = run.path / history.TIMELINE_FILE
-    deadline = began.at + float(budget_s)
+    deadline = began.at + budget_s
     next_line = time.time() + PROGRESS_S
     while True:
         now = time.time()
         timeline = history.read(path).records
         result = phases.failover(
-            timeline, began.at, None, window=float(window_s), threshold=float(threshold),
-            sustain_s=float(sustain_s),
-        )  # fmt: skip
+            timeline, began.at, None, window=window_s, threshold=threshold, sustain_s=sustain_s
+        )
         held = now - began.at
-        if result.valid is True and held >= float(min_s):
+        if result.valid is True and held >= min_s:
             log.info(
                 "hold: %s recovered after %.1f s of fault (%s)", began.fault, held, result.reason
             )
             return {**result.as_dict(), "recovered": True, "held_s": round(held, 1)}
         if now >= deadline:
             log.warning("hold: %s not recovered within the %g s budget", began.fault, budget_s)
-            return {**result.as_dict(), "recovered": False, "held_s": round(held, 1)}
+            why = f"not recovered within {budget_s:g} s: {result.reason}"
+            return {**result.as_dict(), "recovered": False, "held_s": round(held, 1),
+                    "reason": why}  # fmt: skip
         if now >= next_line:
             log.info("hold: %s on for %.0f s, %s", began.fault, held, result.reason)
             next_line = now + PROGRESS_S

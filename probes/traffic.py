@@ -50,6 +50,8 @@ def latency_percentile(
     secrets: Secrets = None,
 ) -> dict[str, Any]:
     """The `p`th percentile latency in ms of answered requests in the window: judge `$.ms`."""
+    p = float(p)
+    window_s = float(window_s)
     rows, about = _window(float(window_s), run_dir, configuration)
     result = checkers.latency_percentile(rows, float(p))
     if result.valid == checkers.UNKNOWN:

@@ -39,6 +39,7 @@ def pause_cache(
     region: str, ms: int, configuration: Configuration = None, secrets: Secrets = None
 ) -> dict[str, Any]:
     """Freeze all clients of the Redis of `region` for `ms` milliseconds."""
+    ms = int(ms)
     return run("pause_cache", configuration, region=region, ms=ms)
 
 

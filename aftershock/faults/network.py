@@ -39,6 +39,7 @@ def throttle_link(
     a: str, b: str, kbit: int, configuration: Configuration = None, secrets: Secrets = None
 ) -> dict[str, Any]:
     """Limit traffic between `a` and `b` to `kbit` kbit/s each way."""
+    kbit = int(kbit)
     return run("throttle_link", configuration, a=a, b=b, kbit=kbit)
 
 
@@ -54,6 +55,7 @@ def delay_link(
 ) -> dict[str, Any]:
     """Add `ms` of latency between `a` and `b` each way, where the kernel has netem;
     otherwise fail at once, naming the reason, with nothing applied."""
+    ms = int(ms)
     return run("delay_link", configuration, a=a, b=b, ms=ms)
 
 

@@ -53,6 +53,11 @@ def start_load(
     of the acknowledged checkouts are sent again, same key, through the
     other region.
     """
+    users = int(users)
+    spawn_rate = float(spawn_rate)
+    duration = int(duration)
+    hot_products = int(hot_products)
+    resubmit_share = float(resubmit_share)
     settings, registry = _settings(users, spawn_rate, shape, duration, run_dir, configuration)
     settings = replace(settings, resubmit_share=float(resubmit_share))
     if hot_products > 0:
