@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,8 +56,10 @@ class Dependencies:
     publisher: events.DirectPublisher | None = None
     # Only with `quorum` orders: the other region's writer, read to confirm an order.
     peer: AsyncConnectionPool | None = None
-    # What SIGHUP reloads: capacity and the checkout switch.
+    # What SIGHUP reloads: capacity, the checkout switch, the planted bugs.
     runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
+    # Only with `catalog_stale_s` set: the shop's own stale copy of products it served.
+    local_catalog: dict[int, tuple[float, Any]] = field(default_factory=dict)
 
 
 def deps(request: Request) -> Dependencies:
@@ -79,7 +82,13 @@ async def list_products(request: Request) -> JSONResponse:
 async def get_product(request: Request) -> JSONResponse:
     d = deps(request)
     pid = validation.product_id(request.path_params["product_id"])
+    stale_s = d.runtime.catalog_stale_s
+    kept = d.local_catalog.get(pid) if stale_s > 0 else None
+    if kept is not None and time.monotonic() - kept[0] < stale_s:
+        return served(kept[1], 200, d.config.region)  # the planted bug: an old copy
     item = await catalog.product(d.reads, d.catalog, d.metrics, pid)
+    if stale_s > 0:
+        d.local_catalog[pid] = (time.monotonic(), item)
     return served(item, 200, d.config.region)
 
 
@@ -300,6 +309,7 @@ def create_app(config: ShopConfig, runtime_path: Path | None = None) -> Starlett
             config, shop_metrics, writes, reads, cache, shared, publisher, peer, runtime
         )
         app.state.capacity = TokenBucket(runtime.capacity_rps)
+        app.state.latency_ms = runtime.latency_ms
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGHUP, _reload, app, runtime_path)
         try:
@@ -355,5 +365,7 @@ def _reload(app: Starlette, path: Path | None) -> None:
         log.warning("SIGHUP: kept the runtime settings, %s is unusable: %s", path, exc)
         return
     d.runtime = runtime
+    d.local_catalog.clear()
     app.state.capacity = TokenBucket(runtime.capacity_rps)
+    app.state.latency_ms = runtime.latency_ms
     log.warning("SIGHUP: runtime settings now %s", runtime.as_dict())

@@ -9,13 +9,21 @@ start and again on SIGHUP, as daemons reload their settings:
   shed, so a region at capacity still looks alive to the edge.
 - `checkout_enabled`: false turns checkout off (503, "checkout is
   disabled"), as a feature flag or a broken payment provider would.
+- `latency_ms`: every request but health checks and metrics waits this
+  long before it is served, as a slow dependency or a GC storm would.
+- `catalog_stale_s`: product reads are served from a copy the shop keeps
+  in its own memory for this long, never asking the global cache again
+  meanwhile: a planted stale-read bug (a local cache nobody invalidates).
 
-A DR drill uses them to prove its verdicts fail: a tokyo that cannot carry
-twice the peak, a journey that cannot check out.
+The breakage library (`aftershock.breakages`) uses them to prove verdicts
+fail: a tokyo that cannot carry twice the peak, a journey that cannot
+check out, a region too slow for the latency promise, a shop that serves
+an old catalog.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from dataclasses import asdict, dataclass
@@ -34,12 +42,16 @@ class RuntimeSettings:
 
     capacity_rps: float = 0.0
     checkout_enabled: bool = True
+    latency_ms: float = 0.0
+    catalog_stale_s: float = 0.0
 
     def __post_init__(self) -> None:
-        if isinstance(self.capacity_rps, bool) or not isinstance(self.capacity_rps, int | float):
-            raise ValueError(f"capacity_rps must be a number, not {self.capacity_rps!r}")
-        if self.capacity_rps < 0:
-            raise ValueError(f"capacity_rps must be 0 (no limit) or above, not {self.capacity_rps}")
+        for name in ("capacity_rps", "latency_ms", "catalog_stale_s"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"{name} must be a number, not {value!r}")
+            if value < 0:
+                raise ValueError(f"{name} must be 0 (off) or above, not {value}")
         if not isinstance(self.checkout_enabled, bool):
             raise ValueError(
                 f"checkout_enabled must be true or false, not {self.checkout_enabled!r}"
@@ -79,7 +91,10 @@ class TokenBucket:
 
 
 class CapacityMiddleware:
-    """Sheds requests beyond the region's capacity with 503 (never health checks or metrics)."""
+    """Delays requests by `latency_ms`, then sheds those beyond the region's capacity with 503.
+
+    Health checks and metrics are never delayed or shed.
+    """
 
     def __init__(self, app: ASGIApp, region: str) -> None:
         self.app = app
@@ -90,6 +105,9 @@ class CapacityMiddleware:
         if scope["type"] != "http" or path.startswith(NEVER_SHED):
             await self.app(scope, receive, send)
             return
+        delay_ms = float(getattr(scope["app"].state, "latency_ms", 0.0))
+        if delay_ms > 0:
+            await asyncio.sleep(delay_ms / 1000.0)
         bucket: TokenBucket | None = getattr(scope["app"].state, "capacity", None)
         if bucket is not None and not bucket.take():
             body = {"error": "over_capacity", "message": f"{self.region} is over its capacity"}
