@@ -57,7 +57,16 @@ def add_import(module: Path, line: str) -> None:
 def test_the_checkout_keeps_the_import_contract() -> None:
     found = lint_imports(ROOT)
     assert found.returncode == 0, found.stdout + found.stderr
-    assert "Contracts: 2 kept, 0 broken." in found.stdout
+    assert "Contracts: 3 kept, 0 broken." in found.stdout
+
+
+def test_a_probe_that_knows_a_breakage_fails_lint(checkout_copy: Path) -> None:
+    # A breakage declared to the experiment would excuse what it must catch.
+    add_import(checkout_copy / "probes/orders.py", "from aftershock.breakages import catalog")
+    found = lint_imports(checkout_copy)
+    assert found.returncode != 0
+    assert "probes is not allowed to import aftershock.breakages" in found.stdout
+    assert "probes.orders -> aftershock.breakages.catalog" in found.stdout
 
 
 def test_a_back_import_fails_lint(checkout_copy: Path) -> None:

@@ -109,11 +109,16 @@ def heal(
 
 
 def heal_and_report(topology: Topology) -> None:
-    """Undo every recorded fault and print each undo."""
+    """Undo every recorded fault, then every breakage applied by hand, and print each undo."""
+    from aftershock.breakages.apply import undo_all
+
     undone = local.heal_all(topology)
     for item in undone:
         out().print(f"healed: {json.dumps(item)}", markup=False)
     out().print(f"{len(undone)} fault(s) healed" if undone else "no fault to heal")
+    mended = undo_all(topology)
+    if mended:
+        out().print(f"{len(mended)} breakage(s) mended: {', '.join(mended)}")
 
 
 @fault_app.command("list")

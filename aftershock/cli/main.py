@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from aftershock.cli.breakage import breakage_app
 from aftershock.cli.common import (
     NameOption,
     StateRootOption,
@@ -41,6 +42,7 @@ sandbox_app = typer.Typer(
 )
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(fault_app, name="fault")
+app.add_typer(breakage_app, name="breakage")
 app.command()(load)
 app.command()(gameday)
 app.command()(drill)
