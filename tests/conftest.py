@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from sandbox_probes import diagnostics, make_whole, require_sandbox_host
 
+from aftershock.breakages import apply as breaking
 from aftershock.config.topology import Topology
 from aftershock.errors import SandboxError
 from aftershock.sandbox import lifecycle
@@ -38,6 +39,7 @@ def whole_sandbox(shared_sandbox: Topology) -> Iterator[Topology]:
     """
     yield shared_sandbox
     try:
+        breaking.undo_all(shared_sandbox)  # a breakage a test left is mended first
         make_whole(shared_sandbox)
     except (AssertionError, SandboxError) as exc:
         report = diagnostics(shared_sandbox)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from aftershock.config.topology import Topology
@@ -17,18 +17,24 @@ from aftershock.config.topology import Topology
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _all(verb: str, topologies: Iterable[Topology], timeout: float = 300) -> list[str]:
-    """Run `aftershock sandbox <verb> --name N` for each at once; the failures' output."""
+def _all(
+    verb: str,
+    topologies: Iterable[Topology],
+    timeout: float = 300,
+    options: Mapping[str, Sequence[str]] | None = None,
+) -> list[str]:
+    """Run `aftershock sandbox <verb> --name N [options]` for each at once; the failures' output."""
     started = [
         subprocess.Popen(
-            [sys.executable, "-m", "aftershock.cli.main", "sandbox", verb, "--name", t.name],
+            [sys.executable, "-m", "aftershock.cli.main", "sandbox", verb, "--name", t.name,
+             *((options or {}).get(t.name, ()))],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
         )
         for t in topologies
-    ]
+    ]  # fmt: skip
     failed = []
     for process in started:
         output, _ = process.communicate(timeout=timeout)
@@ -37,11 +43,16 @@ def _all(verb: str, topologies: Iterable[Topology], timeout: float = 300) -> lis
     return failed
 
 
-def boot(topologies: Iterable[Topology]) -> None:
-    """Take down what an earlier run left of each, then boot them all; fail on any that did not."""
+def boot(
+    topologies: Iterable[Topology], options: Mapping[str, Sequence[str]] | None = None
+) -> None:
+    """Take down what an earlier run left of each, then boot them all; fail on any that did not.
+
+    `options` holds each sandbox's `sandbox up` options by name (a topology, say).
+    """
     chosen = list(topologies)
     _all("down", chosen)
-    failed = _all("up", chosen)
+    failed = _all("up", chosen, options=options)
     assert not failed, "\n".join(failed)
 
 

@@ -87,3 +87,15 @@ def test_a_fault_never_undone_is_named() -> None:
     )
     assert result.valid is False
     assert "never undone: kill_cache tokyo" in result.reason
+
+
+def test_a_load_that_fell_silent_while_the_fault_held_did_not_cover_it() -> None:
+    """A few requests at the start of the fault, then 20 s of nothing: no coverage."""
+    timeline = [{"t": 100.0 + i * 0.2} for i in range(100)]  # 100 .. 120
+    timeline += [{"t": 120.1}, {"t": 120.2}]  # the fault from 120: two, then silence
+    timeline += [{"t": 141.0 + i * 0.2} for i in range(50)]  # the undo at 140
+    acked = [{"type": "ok", "t": 110.0}, {"type": "ok", "t": 145.0}]
+    ending = {"code": 0, "stopped_by_harness": True}
+    result = load_coverage(timeline, acked, [Fault("isolate_region taiwan", 120.0, 140.0)], ending)
+    assert result.valid is False
+    assert "the load sent nothing for 20 s while isolate_region taiwan" in result.reason

@@ -1,30 +1,24 @@
 """The DR drill on real sandboxes: `aftershock drill` passes its six steps, and fails naming one.
 
-Three sandboxes at once, each running the drill through the CLI as an
-operator does: a whole platform, a tokyo whose shop cannot serve more
-than about 1.4 times the normal peak, and a tokyo whose checkout is
-switched off. Nothing tells the drill what was broken: it finds it.
+Several sandboxes at once, each running the drill through the CLI as an
+operator does: a whole platform, and platforms broken by the breakage
+library (`CASES`): a tokyo that cannot serve more than about 1.4 times the
+normal peak, a tokyo whose checkout is off, a router with a sorry page,
+a replica that stops applying WAL, a sold-out shop, a taiwan whose shop
+hangs once its check is failed. Nothing tells the drill what was broken:
+it finds it.
 """
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
-import side_by_side
+from breakage_runs import Case, Run, Runs, chosen, run_cases, verdict_line
 from sandbox_probes import require_sandbox_host
-from test_gate_verdicts import ROOT, environment, verdict_line
 
 from aftershock.config.topology import Topology
-from aftershock.sandbox import shops
 from aftershock.sandbox.readiness import wait_until
-from aftershock.sandbox.shop.runtime import RuntimeSettings
 from aftershock.targets.local import ledger
 from aftershock.targets.local.health_check import (
     fail_health_check,
@@ -36,29 +30,26 @@ from aftershock.targets.local.reset import edge_state
 pytestmark = pytest.mark.sandbox
 
 # The drill's normal peak is 30 users, about 17 requests a second; twice it, about 35.
+# Hold budgets for steps 2 and 5: a drill that never moves (or never returns) holds it all,
+# so a short one keeps the test short.
 CASES = {
-    "whole": ("drwhole", None),
-    "limited": ("drcap", RuntimeSettings(capacity_rps=24.0)),
-    "no-checkout": ("drnochk", RuntimeSettings(checkout_enabled=False)),
-}
-# Seconds step 2 and step 5 may hold. Without checkout tokyo never serves everyone (its
-# checkouts fail), so step 2 holds its whole budget: a short one keeps the test short.
-HOLD_BUDGET_S = {"whole": "20", "limited": "20", "no-checkout": "10"}
+    "whole": Case("drwhole", "drill"),
+    "limited": Case("drcap", "drill", "shedding", {"capacity_rps": 24.0}),
+    "no-checkout": Case("drnochk", "drill", "checkout_off", hold_s="10"),
+    "sorry-page": Case("drsorry", "drill", "sorry_page", {"region": "taiwan"}, hold_s="10"),
+    "replay-paused": Case("drlag", "drill", "replay_paused", when="under_load"),
+    "sold-out": Case("drsold", "drill", "sold_out", hold_s="10"),
+    "taiwan-hangs": Case(
+        "drfrozen", "drill", "shop_frozen", {"region": "taiwan"},
+        when="at_fault:fail_health_check", delay_s=0.5, hold_s="10",
+    ),
+}  # fmt: skip
 STEP_3 = "step-3-tokyo-carries-the-peak-and-twice-it"
 STEP_4 = "step-4-journeys-pass-in-every-geo"
 
 
-@dataclass
-class Drill:
-    """One `aftershock drill` run: its exit code, output and the report's drill section."""
-
-    code: int
-    text: str
-    results: Path
-
-    def summary(self) -> dict[str, Any]:
-        [path] = self.results.glob("gate-*/summary.json")
-        return json.loads(path.read_text())
+class Drill(Run):
+    """One `aftershock drill` run, with the report's drill section."""
 
     def section(self) -> dict[str, Any]:
         [experiment] = self.summary()["experiments"]
@@ -69,35 +60,14 @@ class Drill:
 
 
 @pytest.fixture(scope="module")
-def drills(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Drill]]:
-    """The three drills, side by side: each mostly waits on its load, its holds and its levels."""
+def drills(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Drill]:
+    """Every drill, side by side: each mostly waits on its load, its holds and its levels."""
     require_sandbox_host()
-    topologies = {case: Topology(name) for case, (name, _) in CASES.items()}
-    try:
-        side_by_side.boot(topologies.values())
-        for case, (_, settings) in CASES.items():
-            if settings is not None:
-                shops.reconfigure(topologies[case], "tokyo", settings)
-        started = {}
-        for case, topology in topologies.items():
-            results = tmp_path_factory.mktemp(case)
-            command = [
-                sys.executable, "-m", "aftershock.cli.main", "drill", "--name", topology.name,
-                "--reuse-sandbox", "--results", str(results), "--level-seconds", "10",
-            ]  # fmt: skip
-            env = {**environment(), "AFTERSHOCK_HOLD_BUDGET_S": HOLD_BUDGET_S[case]}
-            process = subprocess.Popen(
-                command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT, text=True,
-            )  # fmt: skip
-            started[case] = (process, results)
-        runs = {}
-        for case, (process, results) in started.items():
-            output, _ = process.communicate(timeout=600)
-            runs[case] = Drill(process.returncode, output, results)
-        yield runs
-    finally:
-        side_by_side.down(topologies.values())
+    runs = run_cases(chosen(CASES), tmp_path_factory.mktemp)
+    found = Runs()
+    for name, run in runs.items():
+        found[name] = Drill(run.code, run.text, run.results, run.breaking, run.touched)
+    return found
 
 
 def test_the_drill_passes_all_six_steps_on_a_whole_platform(drills: dict[str, Drill]) -> None:
@@ -170,6 +140,57 @@ def test_checkout_disabled_in_tokyo_fails_step_4_naming_the_journey_step(
         assert row["steps"]["cart"]["ok"] is True
         assert row["steps"]["checkout"]["ok"] is False
         assert "read_back" not in row["steps"]
+
+
+def test_a_sorry_page_for_taiwans_customers_fails_the_step_2_rto(drills: dict[str, Drill]) -> None:
+    """The router answers 200 itself, naming no region: nobody moved taiwan's customers.
+
+    Counted as served by tokyo, as before, it gave an RTO of 0 s."""
+    run = drills["sorry-page"]
+    assert not run.breaking, run.breaking
+    assert run.code == 1, run.text[-3000:]
+    for name in ("step-2-rto-within-the-promise", "step-2-rto-within-the-design-claim"):
+        line = verdict_line(run.text, name)
+        assert "traffic off taiwan" in line, line
+    assert run.step(2)["passed"] is False
+
+
+def test_replication_stalled_through_the_drill_fails_the_lag_at_every_level(
+    drills: dict[str, Drill],
+) -> None:
+    """The drill's failed health check touches no replication path: its lag is judged
+    throughout, and each capacity level is judged on it (tokyo's replica applies nothing)."""
+    run = drills["replay-paused"]
+    assert not run.breaking, run.breaking
+    assert run.code == 1, run.text[-3000:]
+    lag = verdict_line(run.text, "lag-under-1s-under-load")
+    assert "samples over 1 s" in lag, lag
+    step = verdict_line(run.text, STEP_3)
+    assert "database lag" in step, step
+
+
+def test_a_sold_out_platform_fails_the_orders_at_twice_the_peak(drills: dict[str, Drill]) -> None:
+    """Every checkout refused (409): no order was acknowledged at twice the peak, which is
+    no evidence of zero loss, and a level of refusals is not a level carried."""
+    run = drills["sold-out"]
+    assert not run.breaking, run.breaking
+    assert run.code == 1, run.text[-3000:]
+    orders = verdict_line(run.text, "zero-lost-orders-at-twice-the-peak")
+    assert "no order was acknowledged" in orders, orders
+    step = verdict_line(run.text, STEP_3)
+    assert "error rate" in step, step
+
+
+def test_a_taiwan_that_hangs_once_its_check_fails_fails_kept_running_and_failback(
+    drills: dict[str, Drill],
+) -> None:
+    run = drills["taiwan-hangs"]
+    assert not run.breaking, run.breaking
+    assert run.code == 1, run.text[-3000:]
+    kept = verdict_line(run.text, "step-2-taiwan-kept-running")
+    assert "shop-taiwan does not answer readiness with 200" in kept, kept
+    back = verdict_line(run.text, "step-5-failback")
+    assert "TW" in back, back
 
 
 def test_kept_running_fails_while_the_edge_still_sends_the_region_traffic(

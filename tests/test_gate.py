@@ -102,7 +102,8 @@ def test_the_gate_names_the_orders_the_unsafe_profile_loses_and_passes_the_defau
     rpo_line = next(x for x in text.splitlines() if x.startswith("verdict rpo-within-the-promise"))
     assert "beyond 2 s" in rpo_line, rpo_line
     # The first of possibly two copies: with CI set, pytest's summary repeats the failure text.
-    line = next(x for x in text.splitlines() if x.startswith("verdict zero-lost-or-duplicated"))
+    integrity_line = "verdict zero-lost-or-duplicated-orders"
+    line = next(x for x in text.splitlines() if x.startswith(integrity_line))
     lost = json.loads(line[line.index('{"lost"') :])["lost"]
     assert lost, line
     [journal_path] = (tmp_path / "unsafe").glob("gate-*/lost-write/journal.json")

@@ -135,3 +135,11 @@ def _is_undo(name: str) -> bool:
     from aftershock.targets.local import UNDO
 
     return name in {f.__name__ for f in UNDO.values()} or name == "heal_all"
+
+
+def test_a_sample_that_met_the_fault_while_it_was_taken_is_the_faults() -> None:
+    # Began 0.05 s before the injection, could not measure, took 0.3 s: it met the fault.
+    rows = [*samples({}), {"t": 1019.95, "max": None, "took": 0.3, "error": "read only"}]
+    assert lag_under_load(rows, LOAD, FAULT).valid is True
+    rows[-1]["took"] = 0.01  # ended before the injection: judged, and it could not measure
+    assert lag_under_load(rows, LOAD, FAULT).valid is False

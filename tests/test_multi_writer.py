@@ -10,10 +10,7 @@ went wrong: it finds it in each region's own database.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -21,8 +18,8 @@ from typing import Any
 import httpx
 import pytest
 from aws_stubs import EXAMPLE
+from breakage_runs import Case, Runs, chosen, run_cases, verdict_line
 from sandbox_probes import require_sandbox_host
-from test_gate_verdicts import ROOT, environment, journal, verdict_line
 
 from aftershock.config.target_file import Sql, load
 from aftershock.config.topology import REGIONS, Topology, other_region
@@ -39,6 +36,32 @@ pytestmark = pytest.mark.sandbox
 
 EXPERIMENT = "partition-active-active"
 HOLD_S = "20"  # still twice the replication links' 10 s timeouts: a real link loss
+PARTITION = {"AFTERSHOCK_PARTITION_HOLD_S": HOLD_S}
+
+
+def multi_writer(*options: str) -> tuple[str, ...]:
+    return ("--topology", "multi-writer", *options)
+
+
+CORRECTED = multi_writer("--inventory", "delta", "--order-keys", "region")
+DESIGNS = {
+    # ADR-037 as written: local orders, the ADR's minimum rule, global keys. Its
+    # reconciliation budget is tightened to 10 s (a target file's budgets):
+    # pglogical notices a dead link late, so the convergence verdict must fail.
+    "adr": Case("mwadr", "active-active", sandbox_options=multi_writer("--inventory", "min"),
+                budgets={"promise_convergence_s": 10}, env=PARTITION),
+    # Quorum orders; profile replication is also broken on purpose (a breakage).
+    "quorum": Case("mwquo", "active-active", "remote_profiles_dropped",
+                   sandbox_options=multi_writer("--orders", "quorum"), env=PARTITION),
+    # The corrected design: per-region allotments and region-scoped keys.
+    "corrected": Case("mwfix", "active-active", sandbox_options=CORRECTED, env=PARTITION),
+    # The corrected design, tokyo sold out as the cut begins: every Japanese checkout a 409.
+    "sold-out": Case("mwsold", "partition-active-active and not repeated", "allotment_sold_out",
+                     when="at_fault:partition_regions", sandbox_options=CORRECTED, env=PARTITION),
+    # The corrected design, its replication relayed through the witness around every cut.
+    "transit": Case("mwtrans", "active-active", "transit", {"dialer": "both", "ports": [5432]},
+                    sandbox_options=CORRECTED, env=PARTITION),
+}  # fmt: skip
 
 
 @dataclass
@@ -49,79 +72,29 @@ class GateRun:
     text: str
     verdicts: dict[str, Any]
     results: Path
-
-
-DESIGNS = {
-    # ADR-037 as written: local orders, the ADR's minimum rule, global keys. Its
-    # reconciliation budget is tightened to 10 s (a target file's budgets):
-    # pglogical notices a dead link late, so the convergence verdict must fail.
-    "adr": ("mwadr", SandboxOptions(topology="multi-writer", inventory="min"),
-            {"promise_convergence_s": 10}),
-    # Quorum orders; profile replication is also broken on purpose (below).
-    "quorum": ("mwquo", SandboxOptions(topology="multi-writer", orders="quorum"), None),
-    # The corrected design: per-region allotments and region-scoped keys.
-    "corrected": ("mwfix", SandboxOptions(topology="multi-writer", inventory="delta",
-                                          order_keys="region"), None),
-}  # fmt: skip
-
-DROP_REMOTE_PROFILES = """
-CREATE FUNCTION drop_remote_profiles() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN RETURN NULL; END $$;
-CREATE TRIGGER profiles_drop_remote BEFORE INSERT OR UPDATE ON profiles
-    FOR EACH ROW EXECUTE FUNCTION drop_remote_profiles();
-ALTER TABLE profiles ENABLE REPLICA TRIGGER profiles_drop_remote;
-"""
-"""A broken apply: each region silently discards the other region's profile writes."""
-
-
-def gate_command(topology: Topology, results: Path, budgets: dict[str, float] | None) -> list[str]:
-    command = [
-        sys.executable, "-m", "pytest", "experiments", "-m", "active-active", "--sandbox",
-        topology.name, "--reuse-sandbox", "--results", str(results), "-p", "no:cacheprovider",
-    ]  # fmt: skip
-    if budgets:
-        values = results / "budgets.json"
-        values.write_text(json.dumps({"aftershock_budgets": budgets}))
-        command += ["--target-file", str(values)]
-    return command
+    repeated: dict[str, Any]
 
 
 @pytest.fixture(scope="module")
-def partition_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, GateRun]]:
-    """The three designs' gate runs of the partition, on three sandboxes at once.
+def partition_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, GateRun]:
+    """Every design's gate runs of the partitions, side by side on sandboxes of their own.
 
     Each run mostly waits (its pauses, pglogical's reconnection), so running
-    them side by side costs CI one run's time, not three.
+    them side by side costs CI little more than the longest.
     """
     require_sandbox_host()
-    topologies = {name: Topology(sandbox) for name, (sandbox, _, _) in DESIGNS.items()}
-    try:
-        for name, (_, options, _) in DESIGNS.items():
-            lifecycle.reap(topologies[name])
-            lifecycle.up(topologies[name], options)
-        creds = load_credentials(topologies["quorum"])
-        for region in REGIONS:
-            with pglogical.connect_writer(topologies["quorum"], region, creds) as conn:
-                conn.execute(DROP_REMOTE_PROFILES)
-        started = {}
-        for name, (_, _, budgets) in DESIGNS.items():
-            results = tmp_path_factory.mktemp(name)
-            command = gate_command(topologies[name], results, budgets)
-            process = subprocess.Popen(
-                command, cwd=ROOT, env={**environment(), "AFTERSHOCK_PARTITION_HOLD_S": HOLD_S},
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT, text=True,
-            )  # fmt: skip
-            started[name] = (process, results)
-        runs = {}
-        for name, (process, results) in started.items():
-            output, _ = process.communicate(timeout=900)
-            verdicts = {v["name"]: v for v in journal(results, EXPERIMENT)["aftershock_verdicts"]}
-            runs[name] = GateRun(process.returncode, output, verdicts, results)
-        yield runs
-    finally:
-        for topology in topologies.values():
-            lifecycle.reap(topology)
+    runs = run_cases(chosen(DESIGNS), tmp_path_factory.mktemp)
+    found = Runs()
+    for name, run in runs.items():
+        assert not run.breaking, f"{name}: {run.breaking}"
+        repeated = (
+            run.verdicts("partition-repeated-active-active")
+            if "repeated" not in (DESIGNS[name].run)
+            and any(run.results.glob("gate-*/partition-repeated-*"))
+            else {}
+        )
+        found[name] = GateRun(run.code, run.text, run.verdicts(EXPERIMENT), run.results, repeated)
+    return found
 
 
 def output_of(verdicts: dict[str, Any], name: str) -> dict[str, Any]:
@@ -242,6 +215,36 @@ def test_the_corrected_design_keeps_stock_and_orders_through_the_partition(
         assert run.verdicts[name]["tolerance_met"] is True, (name, output_of(run.verdicts, name))
     resubmitted = output_of(run.verdicts, "zero-lost-orders-in-every-region")["accepted_twice"]
     assert resubmitted["count"] == 0
+
+
+def test_a_region_sold_out_as_the_cut_begins_fails_no_downtime(
+    partition_runs: dict[str, GateRun],
+) -> None:
+    """Tokyo's allotments used up (the books still add up): its customers are refused, all of
+    them. A 409 is downtime for checkout: "no downtime" names tokyo, whatever the status."""
+    run = partition_runs["sold-out"]
+    assert run.code == 1, run.text[-3000:]
+    downtime = verdict_line(run.text, "no-downtime-in-the-partition")
+    assert "downtime during the fault: tokyo:" in downtime, downtime
+    regions = output_of(run.verdicts, "no-downtime-in-the-partition")["regions"]
+    assert regions["taiwan"]["error_ratio"] <= 0.05, regions  # taiwan kept selling
+    assert run.verdicts["stock-conserved-no-oversell"]["tolerance_met"] is True
+
+
+def test_replication_routed_around_every_cut_fails_the_cut_held_replication_back(
+    partition_runs: dict[str, GateRun],
+) -> None:
+    """pglogical's links relayed through the witness: the cut holds for the shoppers only."""
+    run = partition_runs["transit"]
+    assert run.code == 1, run.text[-3000:]
+    held = verdict_line(run.text, "the-cut-held-replication-back")
+    assert "the cut did not hold replication back" in held, held
+    for name in (
+        "the-cut-held-replication-back-first-cut",
+        "the-cut-held-replication-back-second-cut",
+        "the-cut-held-replication-back-third-cut",
+    ):
+        assert run.repeated[name]["tolerance_met"] is False, (name, run.repeated[name]["output"])
 
 
 def aws_final_reads(

@@ -268,3 +268,58 @@ def test_msk_reads_log_in_with_scram_and_finish_a_partition_past_a_marker(
     logged = ctx.log.calls[-1]
     assert (logged.api, logged.operation, logged.params["topic"]) == ("kafka", "read_all", "orders")
     assert "s3cret" not in json.dumps([c.as_dict() for c in ctx.log.calls])
+
+
+def test_on_aws_deliveries_nobody_can_read_leave_the_event_verdict_unknown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_network: None
+) -> None:
+    """The verdict as the experiment declares it, judged on aws: every event is in both
+    regions' topics, but the fulfilment consumers' deliveries are not read there. Half the
+    evidence is no pass: `every-acknowledged-order-has-one-event-everywhere` fails, unknown.
+
+    Kafka cannot run on this machine: the topics' contents stand in for MSK's reads
+    (`read_keys`), every other step is the probe's own, through the verdicts control.
+    """
+    import aftershock.targets.aws.event_observe as event_observe
+    from aftershock.controls.verdicts import judge
+    from aftershock.load import history
+
+    run = tmp_path / "run"
+    run.mkdir()
+    keys = ["r1-a@taiwan", "r1-b@tokyo"]
+    records = []
+    for number, key in enumerate(keys, start=1):
+        records.append(history.invoke(key, "p", "checkout", {"items": []}))
+        records.append(history.complete("ok", key, "p", "checkout", {"order_id": number}))
+    (run / history.HISTORY_FILE).write_text("".join(json.dumps(r) + "\n" for r in records))
+    (run / "load.json").write_text(json.dumps({"run_id": "r1"}))
+
+    def topic(ctx: object, cluster: object, name: str) -> list[tuple[str, float]]:
+        """Each region's own topic holds its orders' events, its mirrored topic the other's."""
+        own = name == "orders"
+        return [(k, 1.0) for k in keys if k.endswith(f"@{cluster.name}") == own]  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(
+        event_observe, "read_keys", topic
+    )  # The target file's profile, with keys that never leave this test (no call is made).
+    config = tmp_path / "aws-config"
+    config.write_text("[profile seed-staging]\naws_access_key_id = test\n"
+                      "aws_secret_access_key = test\n")  # fmt: skip
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    experiment = json.loads((EXPERIMENTS / "region-outage.json").read_text())
+    [verdict] = [
+        v for v in experiment["extensions"][0]["verdicts"]
+        if v["name"] == "every-acknowledged-order-has-one-event-everywhere"
+    ]  # fmt: skip
+    verdict["provider"]["arguments"] = {"drain_timeout_s": "0", "run_dir": str(run)}
+    experiment["extensions"][0]["verdicts"] = [verdict]
+    configuration = {
+        "aftershock_target": "aws", "aftershock_target_file": str(EXAMPLE),
+        "aftershock_sandbox": "awsev", "aftershock_state_root": str(tmp_path / "state"),
+    }  # fmt: skip
+    [judged] = judge(experiment, configuration, None)
+    assert judged["tolerance_met"] is False, judged
+    output = judged["output"]
+    assert output["valid"] == "unknown", output
+    assert "could not look at the deliveries in taiwan, tokyo" in output["reason"]
+    assert output["regions"]["taiwan"]["events"] == 2  # the events were all there

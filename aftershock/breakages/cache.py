@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import redis
 
 from aftershock.config.topology import CATALOG_PORT, REGIONS, Topology
 from aftershock.errors import SandboxError
-from aftershock.sandbox import catalog_cache
+from aftershock.sandbox import catalog_cache, nft
 from aftershock.sandbox.readiness import wait_until
 from aftershock.sandbox.state import load_credentials
+from aftershock.targets.local.common import daemon_pid
 
 
 def replica_detached(topology: Topology, params: dict[str, Any]) -> dict[str, Any]:
@@ -65,3 +67,41 @@ def undo_follow_refused(topology: Topology, params: dict[str, Any], touched: dic
         raise SandboxError(
             f"the {region} catalog copy did not take its password back: {exc}"
         ) from exc
+
+
+CUT_TABLE = "aftershock_breakage_shop_cache"
+
+
+def shop_cut_off(topology: Topology, params: dict[str, Any]) -> dict[str, Any]:
+    """`region`'s shop cannot reach the other region's catalog copy (its own sockets only).
+
+    Everything else still reaches it: once a cache failover makes that copy
+    the primary, this shop can no longer write the catalog anywhere.
+    """
+    region = params.get("region", "taiwan")
+    shop = daemon_pid(topology, f"shop-{region}")
+    if shop is None:
+        raise SandboxError(f"shop-{region} is not running")
+    uid = _uid_of(shop)
+    other = topology.address(next(r for r in REGIONS if r != region))
+    nft.apply(
+        topology,
+        region,
+        f"""table inet {CUT_TABLE} {{
+    chain output {{
+        type filter hook output priority -100; policy accept;
+        meta skuid {uid} ip daddr {other} tcp dport {CATALOG_PORT} drop
+    }}
+}}
+""",
+    )
+    return {"region": region, "uid": uid}
+
+
+def undo_shop_cut_off(topology: Topology, params: dict[str, Any], touched: dict) -> None:
+    nft.delete_table(topology, params.get("region", "taiwan"), CUT_TABLE)
+
+
+def _uid_of(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("Uid:")))

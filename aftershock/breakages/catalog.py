@@ -66,6 +66,9 @@ BREAKAGES = (
     Breakage("allotment_sold_out", "availability",
              "ADR-037 delta: a region's allotments used up (allotted = sold)",
              database.allotment_sold_out, database.undo_allotment_sold_out, {"region": "tokyo"}),
+    Breakage("remote_profiles_dropped", "updates",
+             "ADR-037: each region's apply discards the other's profile writes",
+             database.remote_profiles_dropped, database.undo_remote_profiles_dropped),
     # replication lag: database
     Breakage("replay_paused", "lag", "a replica stops applying WAL",
              database.replay_paused, database.undo_replay_paused, {"region": "tokyo"}),
@@ -78,6 +81,8 @@ BREAKAGES = (
              cache.replica_detached, cache.undo_replica_detached, {"region": "tokyo"}),
     Breakage("follow_refused", "cache", "a catalog copy with a wrong replication password",
              cache.follow_refused, cache.undo_follow_refused, {"region": "taiwan"}),
+    Breakage("shop_cut_off", "cache", "a shop cannot reach the other region's catalog copy",
+             cache.shop_cut_off, cache.undo_shop_cut_off, {"region": "taiwan"}),
     _shop("stale_catalog", "cache", "a shop serves products from its own stale copy", "tokyo",
           catalog_stale_s=30.0),
     # replication lag: event mirrors, and the events themselves
@@ -93,6 +98,9 @@ BREAKAGES = (
     # partitions that do not partition
     Breakage("transit", "partition", "inter-region traffic relayed through the witness",
              network.transit, network.undo_transit, {"dialer": "tokyo", "ports": [7422]}),
+    # the evidence itself
+    Breakage("load_frozen", "evidence", "the load generator frozen (SIGSTOP)",
+             shop.load_frozen, shop.undo_load_frozen),
     # availability, latency, split
     _shop("shedding", "availability", "a region sheds what it cannot serve (503)", "tokyo",
           capacity_rps=5.0),

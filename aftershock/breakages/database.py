@@ -297,11 +297,52 @@ def undo_orders_lost(topology: Topology, params: dict[str, Any], touched: dict) 
 
 
 def deleted_orders(topology: Topology) -> list[str]:
-    """The idempotency keys the order-loss job deleted, as its log says (oldest first)."""
+    """The idempotency keys the order-loss job set out to delete, as its log says (oldest first).
+
+    A deletion whose commit a failover cut short may have landed or not: it is listed.
+    """
     from aftershock.breakages import daemons
 
     log = topology.log_path(f"{daemons.PREFIX}order-loss")
     if not log.exists():
         return []
     lines = log.read_text(errors="replace").splitlines()
-    return [line.split()[1] for line in lines if line.startswith("deleted ")]
+    return [line.split()[1] for line in lines if line.startswith("deleting ")]
+
+
+DROP_REMOTE_PROFILES = """
+CREATE OR REPLACE FUNCTION aftershock_drop_remote_profiles() RETURNS trigger
+    LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
+DROP TRIGGER IF EXISTS aftershock_profiles_drop_remote ON profiles;
+CREATE TRIGGER aftershock_profiles_drop_remote BEFORE INSERT OR UPDATE ON profiles
+    FOR EACH ROW EXECUTE FUNCTION aftershock_drop_remote_profiles();
+ALTER TABLE profiles ENABLE REPLICA TRIGGER aftershock_profiles_drop_remote;
+"""
+MEND_REMOTE_PROFILES = """
+DROP TRIGGER IF EXISTS aftershock_profiles_drop_remote ON profiles;
+DROP FUNCTION IF EXISTS aftershock_drop_remote_profiles();
+"""
+
+
+def remote_profiles_dropped(topology: Topology, params: dict[str, Any]) -> dict[str, Any]:
+    """ADR-037 multi-writer: each region's apply silently discards the other's profile writes.
+
+    A replica trigger (it fires only for rows pglogical applies): local
+    writes land, replicated ones vanish, and nothing reports an error.
+    """
+    from aftershock.sandbox import pglogical
+
+    creds = load_credentials(topology)
+    for region in REGIONS:
+        with pglogical.connect_writer(topology, region, creds) as conn:
+            conn.execute(DROP_REMOTE_PROFILES)
+    return {"regions": list(REGIONS)}
+
+
+def undo_remote_profiles_dropped(topology: Topology, params: dict[str, Any], touched: dict) -> None:
+    from aftershock.sandbox import pglogical
+
+    creds = load_credentials(topology)
+    for region in REGIONS:
+        with pglogical.connect_writer(topology, region, creds) as conn:
+            conn.execute(MEND_REMOTE_PROFILES)

@@ -6,8 +6,9 @@ A background job with a bug, as a careless cleanup would be: every half
 second it reads the orders committed since its last look, through the
 sandbox's write endpoint (which follows the leader), and deletes each with
 probability 1/N together with its lines, long after the shopper was told
-it was placed. Each deletion is printed (`deleted <key> <order id>`), so a
-test can hold the verdict's names against it.
+it was placed. Each deletion is printed before it is tried (`deleting
+<key> <order id>`) and after it committed (`deleted ...`), so a test can
+hold the verdict's names against it.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ def main(argv: list[str]) -> None:
                     for order_id, key in rows:
                         last = max(last, order_id)
                         if chance.randrange(one_in) == 0:
+                            # Said first: a commit cut by a failover may still have landed.
+                            print(f"deleting {key} {order_id}", flush=True)
                             with conn.transaction():
                                 conn.execute(
                                     "DELETE FROM order_lines WHERE order_id = %s", (order_id,)

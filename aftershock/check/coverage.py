@@ -9,6 +9,7 @@ how Locust ended go in, a verdict comes out.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,6 +75,17 @@ def _ending_problems(ending: dict[str, Any] | None) -> list[str]:
     return []
 
 
+MAX_SILENCE_S = 10.0
+"""The longest a phase may go without a request: a timed-out request is still recorded at
+its start, so even users all waiting on timeouts (5 s) leave no longer gap."""
+
+
+def _longest_silence(times: list[float], low: float, high: float) -> float:
+    """The longest stretch of [low, high) with no request starting in it."""
+    edges = [low, *times, high]
+    return max((b - a for a, b in itertools.pairwise(edges)), default=0.0)
+
+
 def _phase_problems(
     times: list[float], acked: list[float], faults: list[Fault], phases: list[dict[str, Any]]
 ) -> list[str]:
@@ -90,12 +102,15 @@ def _phase_problems(
     if last is not None:
         windows.append(("after the last undo", last, max(end, last)))
     for name, low, high in windows:
-        count = sum(1 for t in times if low <= t < high)
+        inside = [t for t in times if low <= t < high]
         orders = sum(1 for t in acked if low <= t < high)
-        phases.append({"phase": name, "from": low, "to": high, "requests": count,
-                       "acknowledged": orders})  # fmt: skip
-        if count == 0:
+        silent = _longest_silence(inside, low, high)
+        phases.append({"phase": name, "from": low, "to": high, "requests": len(inside),
+                       "acknowledged": orders, "longest_silence_s": round(silent, 1)})  # fmt: skip
+        if not inside:
             problems.append(f"no request {name}")
+        elif silent > MAX_SILENCE_S:
+            problems.append(f"the load sent nothing for {silent:.0f} s {name}")
     if times and times[0] >= first:
         problems.append(f"the load began {times[0] - first:.1f} s after the first fault")
     if times and last is not None and times[-1] <= last:

@@ -40,8 +40,9 @@ def lag_under_load(
 ) -> Result:
     """p99 and max lag of the samples taken under load, outside the windows of `faults`.
 
-    `samples` are `{"t", "max", "capped"?, "error"?}` (`max` None: could
-    not measure; `capped`: the figure is only a lower bound), `load_span`
+    `samples` are `{"t", "max", "capped"?, "took"?, "error"?}` (`max` None:
+    could not measure; `capped`: the figure is only a lower bound; `took`:
+    seconds the measurement took), `load_span`
     the first and last request of the load, `faults` the injection and
     undo of each fault that touches this path (None: never undone,
     excluded to the end). `looks` says which way a figure looks from its
@@ -54,9 +55,14 @@ def lag_under_load(
     start, end = load_span
 
     def excluded(sample: dict[str, Any]) -> bool:
+        # A sample also spans the time it took to take (`took`): one that began just
+        # before a fault and met it half-way (a write to a copy demoted meanwhile) is its.
         at = float(sample["t"])
         figure = float(sample["max"]) if sample.get("max") is not None else 0.0
-        began, ended = (at, at + figure) if looks == FORWARD else (at - figure, at)
+        took = float(sample.get("took") or 0.0)
+        began, ended = (
+            (at, at + max(figure, took)) if looks == FORWARD else (at - figure, at + took)
+        )
         return any(
             inject <= ended and began < (math.inf if undo is None else undo + settle_s)
             for inject, undo in faults
@@ -160,6 +166,7 @@ def samples_of(records: list[dict[str, Any]], source: str) -> list[dict[str, Any
                     "t": at,
                     "max": record.get("max"),
                     "capped": any(bool(r.get("capped")) for r in replicas),
+                    "took": record.get("took_s", 0.0),
                     "error": record.get("error")
                     or ("no figure" if record.get("max") is None else ""),
                 }
@@ -178,7 +185,8 @@ def _entry(at: float, entry: Any, missing: str) -> dict[str, Any]:
     if not isinstance(entry, dict):
         return {"t": at, "max": None, "capped": False, "error": missing}
     value = entry.get("seconds")
-    sample = {"t": at, "max": value, "capped": bool(entry.get("capped"))}
+    sample = {"t": entry.get("at", at), "max": value, "capped": bool(entry.get("capped")),
+              "took": entry.get("took_s", 0.0)}  # fmt: skip
     if value is None:
         sample["error"] = str(entry.get("error") or "no figure")
     return sample

@@ -29,6 +29,7 @@ from aftershock.cli.fault import fault_app, heal_and_report
 from aftershock.cli.gameday import gameday
 from aftershock.cli.load import load
 from aftershock.cli.report import compare, policy, report
+from aftershock.cli.verdicts import verdicts
 from aftershock.config.topology import DEFAULT_NAME, DEFAULT_STATE_ROOT, Topology
 from aftershock.sandbox import lifecycle
 from aftershock.sandbox import status as sandbox_status
@@ -49,6 +50,7 @@ app.command()(drill)
 app.command()(report)
 app.command()(compare)
 app.command()(policy)
+app.command()(verdicts)
 
 
 def _topology(name: str, state_root: Path) -> Topology:

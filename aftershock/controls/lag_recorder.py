@@ -52,6 +52,20 @@ def sampling_interval(configuration: dict[str, Any] | None, every_s: float) -> f
     return max(float(every_s), REMOTE_EVERY_S) if remote else float(every_s)
 
 
+def timed(take: Any, probe: Any, nested: bool = True) -> dict[str, Any]:
+    """One measurement, with how long it took (`took_s`) and, nested, when it began (`at`).
+
+    A verdict needs both to know whether a measurement met a fault: the
+    sample's own time says when it began, not when it ended.
+    """
+    began = time.time()
+    found = take(probe)
+    found["took_s"] = round(time.time() - began, 3)
+    if nested:
+        found["at"] = round(began, 3)
+    return found
+
+
 @dataclass
 class Recorder:
     """The thread that samples replication lag into one file."""
@@ -73,12 +87,12 @@ class Recorder:
         with self.path.open("a", encoding="utf-8") as out:
             while not self.stop.is_set():
                 began = time.monotonic()
-                sample = self.sample(lag_seconds)
-                sample["mirror"] = self.mirror_sample(mirror_lag)
-                sample["cache"] = self.cache_sample(cache_lag)
+                sample = timed(self.sample, lag_seconds, nested=False)
+                sample["mirror"] = timed(self.mirror_sample, mirror_lag)
+                sample["cache"] = timed(self.cache_sample, cache_lag)
                 # Stale reads write the production cache: on the sandbox only.
                 if local and self.samples % STALE_EVERY == 0:
-                    sample["stale"] = self.stale_sample(stale_read_sample)
+                    sample["stale"] = timed(self.stale_sample, stale_read_sample)
                 out.write(json.dumps(sample) + "\n")
                 out.flush()
                 self.samples += 1

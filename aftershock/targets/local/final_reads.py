@@ -42,7 +42,7 @@ def order_integrity(topology: Topology, run: Run, converge_timeout: float) -> ch
     an order only the leader holds can still be lost by a failover.
     """
     final_read.require_finished(run)
-    lag = replication_lag(topology, converge_timeout)
+    lag = _caught_up(topology, converge_timeout)
     behind = [r for r, v in lag.get("replicas", {}).items() if v["capped"]]
     if lag.get("max") is None or behind:
         why = lag.get("error") or f"{', '.join(behind)} not caught up in {converge_timeout:g} s"
@@ -58,6 +58,21 @@ def order_integrity(topology: Topology, run: Run, converge_timeout: float) -> ch
             return final_read.orders(run, conn)
 
     return retrying(read, "the final read of the orders table")
+
+
+def _caught_up(topology: Topology, converge_timeout: float) -> dict[str, Any]:
+    """`replication_lag`, retried while a node refuses connections (a replica rejoining after
+    a failback restarts its PostgreSQL), up to `converge_timeout`; the error once it is spent."""
+    deadline = time.monotonic() + converge_timeout
+    while True:
+        left = max(1.0, deadline - time.monotonic())
+        try:
+            return replication_lag(topology, left)
+        except psycopg.OperationalError as exc:
+            if time.monotonic() >= deadline:
+                first = str(exc).strip().splitlines()[0]
+                return {"max": None, "error": f"a node could not be read: {first}"}
+            time.sleep(1.0)
 
 
 def inventory_policy(topology: Topology) -> str:

@@ -1,0 +1,230 @@
+"""Gate and drill runs on a platform broken on purpose, side by side on sandboxes of their own.
+
+A case names a sandbox, what to run (gate experiments, or the drill), one
+breakage from `aftershock.breakages` and when it takes hold:
+
+- `before`: applied once the sandbox is up, before the run starts;
+- `at_start`: once the experiment began (its lag recorder runs);
+- `under_load`: once the run's load is running;
+- `at_fault:<fault>`: once the experiment has injected `<fault>`;
+- `at_undo:<fault>`: once the experiment began undoing `<fault>`.
+
+`for_s` mends it that long after it took hold, `until` at a trigger of the
+same kinds; else it holds to the end of the run.
+Nothing tells the run: the breakage is in its own ledger, which no probe
+reads. `WAVE` runs go at once (each mostly waits on leases, holds and
+pauses, and these machines have two cores); every breakage is mended and
+every sandbox taken down afterwards, however the run ended.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import side_by_side
+
+from aftershock.breakages import apply as breaking
+from aftershock.breakages.database import deleted_orders
+from aftershock.config.topology import Topology
+from aftershock.load.runner import registry_path, running
+from aftershock.targets.local.common import ledger
+
+ROOT = Path(__file__).resolve().parents[1]
+WAVE = 5
+SHARED = "tshared"  # conftest's shared sandbox, up while these run
+HOLD_S = "20"  # the hold budget: enough for the sandbox's failover, short for a test
+
+
+@dataclass(frozen=True)
+class Case:
+    """One run on a broken platform."""
+
+    sandbox: str
+    run: str  # a `-k` expression for the gate's experiments, or "drill"
+    breakage: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    when: str = "before"
+    for_s: float | None = None
+    until: str = ""  # a trigger that mends it (`at_fault:...`), else it holds to the end
+    delay_s: float = 0.0  # after the trigger: a fault is recorded before it acts
+    hold_s: str = HOLD_S
+    budgets: dict[str, float] | None = None  # a target file's `budgets` for this run
+    env: dict[str, str] = field(default_factory=dict)
+    custom: Callable[[Topology], None] | None = None  # a break that is no library breakage
+    sandbox_options: tuple[str, ...] = ()  # `aftershock sandbox up` options
+
+
+@dataclass
+class Run:
+    """A finished run: exit code, output, where its evidence is, and what went wrong breaking."""
+
+    code: int
+    text: str
+    results: Path
+    breaking: str = ""
+    touched: dict[str, Any] = field(default_factory=dict)
+
+    def journal(self, experiment: str) -> dict[str, Any]:
+        [path] = self.results.glob(f"gate-*/{experiment}/journal.json")
+        return json.loads(path.read_text())
+
+    def verdicts(self, experiment: str) -> dict[str, dict[str, Any]]:
+        return {v["name"]: v for v in self.journal(experiment).get("aftershock_verdicts", [])}
+
+    def summary(self) -> dict[str, Any]:
+        [path] = self.results.glob("gate-*/summary.json")
+        return json.loads(path.read_text())
+
+
+class Runs(dict[str, Run]):
+    """The runs by case name; a case not run (not chosen) skips the test that asks for it."""
+
+    def __missing__(self, name: str) -> Run:
+        import pytest
+
+        pytest.skip(f"case {name} not chosen in AFTERSHOCK_BREAKAGE_CASES")
+
+
+def chosen(cases: dict[str, Case]) -> dict[str, Case]:
+    """The cases `AFTERSHOCK_BREAKAGE_CASES` names (comma-separated); all when it is unset."""
+    wanted = [c for c in os.environ.get("AFTERSHOCK_BREAKAGE_CASES", "").split(",") if c]
+    return {n: c for n, c in cases.items() if not wanted or n in wanted}
+
+
+def verdict_line(text: str, name: str) -> str:
+    """The first line naming verdict `name` (with CI set, pytest repeats the failure text)."""
+    return next(x for x in text.splitlines() if x.startswith(f"verdict {name}"))
+
+
+def command(topology: Topology, case: Case, results: Path) -> list[str]:
+    if case.run == "drill":
+        return [
+            sys.executable, "-m", "aftershock.cli.main", "drill", "--name", topology.name,
+            "--reuse-sandbox", "--results", str(results), "--level-seconds", "10",
+        ]  # fmt: skip
+    argv = [
+        sys.executable, "-m", "pytest", "experiments", "-k", case.run, "--sandbox",
+        topology.name, "--reuse-sandbox", "--results", str(results), "-p", "no:cacheprovider",
+    ]  # fmt: skip
+    if case.budgets:
+        budgets = results / "budgets.json"
+        budgets.write_text(json.dumps({"aftershock_budgets": case.budgets}))
+        argv += ["--target-file", str(budgets)]
+    return argv
+
+
+def _trigger(topology: Topology, when: str, results: Path) -> Callable[[], bool]:
+    if when == "at_start":  # the experiment began: its lag recorder writes its first line
+        return lambda: any(results.glob("gate-*/*/load/replication_lag.jsonl"))
+    if when == "under_load":
+        loads = registry_path(topology.state_root, topology.name)
+        return lambda: running(loads) is not None
+    kind, _, fault = when.partition(":")
+    if kind == "at_fault":
+        return lambda: any(e.fault == fault for e in ledger(topology).entries())
+    if kind == "at_undo":
+        return lambda: any(
+            e.fault == fault and e.event in ("undo", "heal") for e in ledger(topology).events()
+        )
+    raise ValueError(f"unknown trigger {when!r}")
+
+
+def _break(
+    topology: Topology, case: Case, process: subprocess.Popen[str], run: Run, stop: threading.Event
+) -> None:
+    """Wait for the case's moment, break the platform, mend it after `for_s`; note any error."""
+    try:
+        if case.when != "before":
+            ready = _trigger(topology, case.when, run.results)
+            while not ready():
+                if process.poll() is not None or stop.is_set():
+                    run.breaking = f"the run ended before {case.when}"
+                    return
+                time.sleep(0.2)
+            stop.wait(case.delay_s)
+            _apply(topology, case, run)
+        if case.for_s is not None:
+            stop.wait(case.for_s)
+            breaking.undo_all(topology)
+        elif case.until:
+            mend = _trigger(topology, case.until, run.results)
+            while not mend() and process.poll() is None and not stop.is_set():
+                time.sleep(0.1)
+            breaking.undo_all(topology)
+    except Exception as exc:  # noqa: BLE001 - shown by the test that needed the breakage
+        run.breaking += f"{type(exc).__name__}: {exc}"
+
+
+def _apply(topology: Topology, case: Case, run: Run) -> None:
+    if case.custom is not None:
+        case.custom(topology)
+    if case.breakage:
+        run.touched = breaking.apply(topology, case.breakage, **case.params).touched
+
+
+def run_cases(cases: dict[str, Case], tmp: Callable[[str], Path]) -> dict[str, Run]:
+    """Run every case on its own sandbox, `WAVE` at a time; the runs by case name.
+
+    A pool, not waves: a new case starts as soon as one ends, so a long run
+    holds one place instead of the whole wave.
+    """
+    subnets: dict[int, str] = {Topology(SHARED).subnet_index: SHARED}
+    for case in cases.values():
+        index = Topology(case.sandbox).subnet_index
+        if index in subnets:  # two sandboxes on one subnet would share addresses
+            raise ValueError(f"sandboxes {subnets[index]} and {case.sandbox} share a subnet")
+        subnets[index] = case.sandbox
+    with concurrent.futures.ThreadPoolExecutor(max_workers=WAVE) as pool:
+        futures = {name: pool.submit(_run_one, case, tmp(name)) for name, case in cases.items()}
+        return {name: future.result() for name, future in futures.items()}
+
+
+def _run_one(case: Case, results: Path) -> Run:
+    """Boot the case's sandbox, break it, run, mend it, take it down; the run."""
+    topology = Topology(case.sandbox)
+    run = Run(-1, "", results)
+    process: subprocess.Popen[str] | None = None
+    try:
+        side_by_side.boot([topology], {topology.name: case.sandbox_options})
+        if case.when == "before":
+            try:
+                _apply(topology, case, run)
+            except Exception as exc:  # noqa: BLE001 - the test shows it
+                run.breaking = f"{type(exc).__name__}: {exc}"
+        env = {**os.environ, "AFTERSHOCK_HOLD_BUDGET_S": case.hold_s, **case.env}
+        process = subprocess.Popen(
+            command(topology, case, results), cwd=ROOT, env=env, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        )  # fmt: skip
+        stop = threading.Event()
+        breaker = threading.Thread(target=_break, args=(topology, case, process, run, stop))
+        if case.when != "before" or case.for_s is not None or case.until:
+            breaker.start()
+        output, _ = process.communicate(timeout=900)
+        run.code, run.text = process.returncode, output
+        stop.set()
+        if breaker.ident is not None:
+            breaker.join(timeout=60)
+        # What the platform's own defect left on record, read before the sandbox goes.
+        if case.breakage == "orders_lost":
+            run.touched["deleted"] = deleted_orders(topology)
+        return run
+    finally:
+        if process is not None and process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        # The sandbox goes down next anyway: a mend that fails there changes nothing.
+        with contextlib.suppress(Exception):
+            breaking.undo_all(topology)
+        side_by_side.down([topology])
