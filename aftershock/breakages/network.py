@@ -14,8 +14,19 @@ import socket
 from typing import Any
 
 from aftershock.breakages import daemons
-from aftershock.config.topology import REGIONS, Topology, other_region
+from aftershock.config.topology import (
+    BROKER_LEAF_PORT,
+    EVENTS_HUB,
+    PG_PORT,
+    REGIONS,
+    Topology,
+    other_region,
+)
+from aftershock.sandbox import pglogical
+from aftershock.sandbox.brokers import monitor
+from aftershock.sandbox.readiness import wait_until
 from aftershock.sandbox.shell import run
+from aftershock.sandbox.state import load_credentials, writers_of
 
 TABLE = "aftershock_breakage_transit"
 OFFSET = {"taiwan": 20000, "tokyo": 30000}
@@ -63,7 +74,35 @@ def transit(topology: Topology, params: dict[str, Any]) -> dict[str, Any]:
         for port in ports:  # what is connected now reconnects, through the transit
             run(["ip", "netns", "exec", topology.netns(dialer), "ss", "-K", "dst",
                  topology.address(to), "dport", "=", str(port)], check=False)  # fmt: skip
+    _reconnected(topology, ports)
     return {"dialers": dialers, "ports": ports}
+
+
+def _reconnected(topology: Topology, ports: list[int]) -> None:
+    """Wait until what was reset replicates again, now through the transit.
+
+    Broken and not yet back, the platform would fail for the reset, not for
+    the transit: the brokers' leafnode link up, and pglogical's writes
+    crossing each way (it backs off after a lost link; minutes at worst).
+    """
+    witness = topology.address("witness")
+    if BROKER_LEAF_PORT in ports:
+        wait_until(
+            "the brokers' link through the witness",
+            lambda: any(
+                c.get("ip") == witness
+                for c in (monitor(topology, EVENTS_HUB, "/leafz") or {}).get("leafs", [])
+            ),
+            60,
+        )
+    if PG_PORT in ports and writers_of(topology) == "multi-writer":
+        creds = load_credentials(topology)
+        for region in REGIONS:
+            wait_until(
+                f"a write from {region} crossing through the witness",
+                lambda r=region: pglogical.crossed(topology, creds, r, 1.0),
+                240,
+            )
 
 
 def undo_transit(topology: Topology, params: dict[str, Any], touched: dict) -> None:
