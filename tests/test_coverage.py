@@ -99,3 +99,11 @@ def test_a_load_that_fell_silent_while_the_fault_held_did_not_cover_it() -> None
     result = load_coverage(timeline, acked, [Fault("isolate_region taiwan", 120.0, 140.0)], ending)
     assert result.valid is False
     assert "the load sent nothing for 20 s while isolate_region taiwan" in result.reason
+
+
+def test_a_load_with_no_fault_that_fell_silent_did_not_cover_it() -> None:
+    timeline = [{"t": 100.0 + i * 0.2} for i in range(50)] + [{"t": 125.0 + i} for i in range(5)]
+    acked = [{"type": "ok", "t": 101.0}]
+    result = load_coverage(timeline, acked, [], {"code": 0, "stopped_by_harness": True})
+    assert result.valid is False
+    assert "the load sent nothing for 15 s" in result.reason

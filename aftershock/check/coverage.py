@@ -49,8 +49,12 @@ def load_coverage(
         problems.append("no request was recorded")
     if faults:
         problems += _phase_problems(times, acked, faults, phases)
-    elif times and not acked:
-        problems.append("no order was acknowledged")
+    elif times:
+        if not acked:
+            problems.append("no order was acknowledged")
+        silent = _longest_silence(times, times[0], times[-1])
+        if silent > MAX_SILENCE_S:
+            problems.append(f"the load sent nothing for {silent:.0f} s")
     details = {"phases": phases, "requests": len(times), "acknowledged": len(acked),
                "ending": ending}  # fmt: skip
     if problems:
