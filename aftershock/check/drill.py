@@ -137,7 +137,9 @@ def capacity_level(
     seconds = max(end - start, 1e-9)
     answered = [r for r in rows if is_answered(r)]
     errors = sum(1 for r in rows if is_error(r))
-    elsewhere = sorted({str(r.get("region")) for r in answered if r.get("region") != region})
+    # Served by another region that named itself; an error without a region is an error.
+    others = [r for r in answered if r.get("region") not in (None, region) and not is_error(r)]
+    elsewhere = sorted({str(r.get("region")) for r in others})
     good = len(rows) - errors
     level: dict[str, Any] = {
         "start": start,
@@ -148,7 +150,7 @@ def capacity_level(
         "rps": round(len(rows) / seconds, 2),
         "served_rps": round(good / seconds, 2),
         "p99_ms": percentile_ms(rows, 99) if answered else None,
-        "served_elsewhere": sum(1 for r in answered if r.get("region") != region),
+        "served_elsewhere": len(others),
         "max_p99_ms": max_p99_ms,
         "max_error_rate": max_error_rate,
     }
