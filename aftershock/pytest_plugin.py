@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from aftershock.report.run import Written
 
 SESSION = pytest.StashKey["GateSession"]()
+# Set when an experiment's safeguard tripped on the platform's error rate:
+# pytest stops the session, but the platform failed; the gate could run.
+STOPPED_BY_SAFEGUARD = pytest.StashKey[str]()
 TAG_MARKERS = ("gate", "gameday", "active-active", "active-active-repeated", "drill")
 PROFILES = {"default": "sync", "unsafe": "unsafe"}  # profile -> replication mode
 
@@ -245,6 +248,8 @@ class ExperimentItem(pytest.Item):
             gate.keep_node_logs(evidence)
         if journal.get("status") == "interrupted":
             self.session.shouldstop = f"{self.name} was interrupted (rollbacks were played)"
+            if "error_rate" in (journal.get("aftershock_safeguard") or {}):
+                self.config.stash[STOPPED_BY_SAFEGUARD] = self.name
         problems = verdict_summary(journal)
         if problems and faults_failed(journal):
             self.user_properties.append((OUTCOME, COULD_NOT_RUN))
@@ -458,6 +463,8 @@ def gate_exit_code(session: pytest.Session) -> int:
     ]  # fmt: skip
     if failed_items:
         return EXIT_COULD_NOT_RUN
+    if status == pytest.ExitCode.INTERRUPTED and STOPPED_BY_SAFEGUARD in session.config.stash:
+        return EXIT_FAILED  # the platform's errors tripped the safeguard: it failed
     if status in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR):
         return EXIT_COULD_NOT_RUN
     if status in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.NO_TESTS_COLLECTED):

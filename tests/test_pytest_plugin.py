@@ -176,6 +176,7 @@ def test_an_interrupt_still_runs_rollbacks_and_stops_the_session(lab: pytest.Pyt
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*a_interrupted was interrupted*"])
     assert "b_never_run PASSED" not in result.stdout.str()
+    assert result.ret == 3, "an interrupt: the gate could not run"
     assert not list((lab.path / "res").glob("gate-*/b_never_run"))
 
 
@@ -224,6 +225,7 @@ def test_the_safeguard_stops_an_experiment_whose_error_rate_stays_too_high(
     result = run(lab, "--sandbox", "sb", "--target-file", str(target))
     assert time.monotonic() - began < 20, "stopped by the safeguard, not the 30 s sleep"
     result.assert_outcomes(failed=1)
+    assert result.ret == 1, "the platform's errors tripped it: a failure, not could-not-run"
     result.stdout.fnmatch_lines(["*safeguard: error rate 100% above 50% for 1 s*"])
     assert marker.read_text() == "done"
 

@@ -76,6 +76,7 @@ class Watcher:
             "reason": f"error rate {rate:.0%} above {self.max_error_rate:.0%} for "
             f"{self.for_seconds:g} s: experiment stopped, rollbacks played",
             "at": time.time(),
+            "error_rate": rate,  # tripped by the platform's errors, not by the watcher's own
         }
         log.critical(f"safeguard: {self.tripped['reason']}")
         stop_load(self.configuration)
