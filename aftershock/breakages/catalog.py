@@ -103,7 +103,7 @@ BREAKAGES = (
              shop.load_frozen, shop.undo_load_frozen),
     # availability, latency, split
     _shop("shedding", "availability", "a region sheds what it cannot serve (503)", "tokyo",
-          capacity_rps=5.0),
+          capacity_rps=1.0),
     _shop("checkout_off", "availability", "a region's checkout switched off (503)", "tokyo",
           checkout_enabled=False),
     _shop("slow_region", "latency", "every answer of a region waits", "tokyo", latency_ms=600.0),
