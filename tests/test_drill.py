@@ -37,7 +37,12 @@ CASES = {
     "limited": Case("drcap", "drill", "shedding", {"capacity_rps": 24.0}),
     "no-checkout": Case("drnochk", "drill", "checkout_off", hold_s="10"),
     "sorry-page": Case("drsorry", "drill", "sorry_page", {"region": "taiwan"}, hold_s="10"),
-    "replay-paused": Case("drlag", "drill", "replay_paused", when="under_load"),
+    # Only while taiwan's health check is failed, steps 1 to 5: once a window every lag was
+    # excused in, though the fault touches no replication path.
+    "replay-paused": Case(
+        "drlag", "drill", "replay_paused",
+        when="at_fault:fail_health_check", until="at_undo:fail_health_check",
+    ),
     "sold-out": Case("drsold", "drill", "sold_out", hold_s="10"),
     "taiwan-hangs": Case(
         "drfrozen", "drill", "shop_frozen", {"region": "taiwan"},
@@ -63,7 +68,9 @@ class Drill(Run):
 def drills(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Drill]:
     """Every drill, side by side: each mostly waits on its load, its holds and its levels."""
     require_sandbox_host()
-    runs = run_cases(chosen(CASES), tmp_path_factory.mktemp)
+    # Three at once, not five: a drill's 2x level is a load test, and the whole platform's
+    # must not fail for two cores shared with four other drills (seen: p99 2.3 s).
+    runs = run_cases(chosen(CASES), tmp_path_factory.mktemp, at_once=3)
     found = Runs()
     for name, run in runs.items():
         found[name] = Drill(run.code, run.text, run.results, run.breaking, run.touched)
