@@ -10,6 +10,7 @@ error, never a rate of zero.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from chaoslib.types import Configuration, Secrets
@@ -19,7 +20,7 @@ from aftershock.check.coverage import Fault, load_coverage
 from aftershock.config.target import sandbox
 from aftershock.errors import EvidenceMissing
 from aftershock.load import history
-from aftershock.load.runner import EXIT_FILE, find_run
+from aftershock.load.runner import EXIT_FILE, RUN_SETTINGS, find_run
 from aftershock.load.runs import recent_requests
 from aftershock.load.timeline import summarize
 from aftershock.targets.dispatch import fault_ledger
@@ -126,9 +127,18 @@ def coverage(
         Fault(f"{e.fault} {' '.join(str(v) for v in e.params.values())}".strip(), e.at, healed)
         for e, healed in fault_ledger(configuration).faults_since(since)
     ]
-    result = load_coverage(timeline, records, faults, ending)
+    result = load_coverage(timeline, records, faults, ending, _launched(run.path))
     note = "" if started is not None else "experiment start unknown: faults since the load only"
     return {**result.as_dict(), "run_dir": str(run.path), "note": note}
+
+
+def _launched(path: Path) -> float | None:
+    """When the harness started this Locust, from its settings (None: an older run)."""
+    try:
+        started = json.loads((path / RUN_SETTINGS).read_text()).get("started")
+    except (OSError, ValueError):
+        return None
+    return float(started) if started is not None else None
 
 
 def _earliest(timeline: list[dict[str, Any]]) -> float:

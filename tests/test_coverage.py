@@ -107,3 +107,15 @@ def test_a_load_with_no_fault_that_fell_silent_did_not_cover_it() -> None:
     result = load_coverage(timeline, acked, [], {"code": 0, "stopped_by_harness": True})
     assert result.valid is False
     assert "the load sent nothing for 15 s" in result.reason
+
+
+def test_a_load_silent_from_its_launch_on_did_not_cover_it() -> None:
+    """Launched at 100, first request at 116: the frozen start counts, with or without faults."""
+    timeline = [{"t": 116.0 + i * 0.2} for i in range(50)]
+    acked = [{"type": "ok", "t": 117.0}, {"type": "ok", "t": 125.0}]
+    ending = {"code": 0, "stopped_by_harness": True}
+    alone = load_coverage(timeline, acked, [], ending, launched=100.0)
+    assert "the load sent nothing for 16 s" in alone.reason
+    faulted = load_coverage(timeline, acked, [Fault("kill_cache tokyo", 120, 122)], ending, 100.0)
+    assert "the load sent nothing for 16 s before the first fault" in faulted.reason
+    assert load_coverage(timeline, acked, [], ending, launched=114.0).valid is True

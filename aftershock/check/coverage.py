@@ -31,6 +31,7 @@ def load_coverage(
     records: list[dict[str, Any]],
     faults: list[Fault],
     ending: dict[str, Any] | None,
+    launched: float | None = None,
 ) -> Result:
     """Valid when the load ran from before the first fault to after the last undo.
 
@@ -38,7 +39,8 @@ def load_coverage(
     after), acknowledged orders before the first fault and after the last
     undo, and a Locust that ended by itself or was stopped by the harness
     (`ending`: its exit record), never one that crashed. The reason names
-    every gap.
+    every gap. `launched` (when the harness started Locust, if known) opens
+    the first phase: a load silent from its launch on is silent.
     """
     problems: list[str] = []
     problems += _ending_problems(ending)
@@ -48,11 +50,11 @@ def load_coverage(
     if not times:
         problems.append("no request was recorded")
     if faults:
-        problems += _phase_problems(times, acked, faults, phases)
+        problems += _phase_problems(times, acked, faults, phases, launched)
     elif times:
         if not acked:
             problems.append("no order was acknowledged")
-        silent = _longest_silence(times, times[0], times[-1])
+        silent = _longest_silence(times, min(launched or times[0], times[0]), times[-1])
         if silent > MAX_SILENCE_S:
             problems.append(f"the load sent nothing for {silent:.0f} s")
     details = {"phases": phases, "requests": len(times), "acknowledged": len(acked),
@@ -91,7 +93,11 @@ def _longest_silence(times: list[float], low: float, high: float) -> float:
 
 
 def _phase_problems(
-    times: list[float], acked: list[float], faults: list[Fault], phases: list[dict[str, Any]]
+    times: list[float],
+    acked: list[float],
+    faults: list[Fault],
+    phases: list[dict[str, Any]],
+    launched: float | None,
 ) -> list[str]:
     problems = []
     first = min(f.at for f in faults)
@@ -100,6 +106,8 @@ def _phase_problems(
         problems.append(f"never undone: {', '.join(never)}")
     last = max((f.undone for f in faults if f.undone is not None), default=None)
     start = times[0] if times else first
+    if launched is not None and launched < min(start, first):
+        start = launched
     end = times[-1] + 1e-9 if times else (last or first)
     windows = [("before the first fault", start, first)]
     windows += [(f"while {f.label}", f.at, f.undone or f.at) for f in faults]

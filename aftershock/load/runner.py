@@ -164,7 +164,8 @@ def launch(settings: LoadSettings, registry: Path) -> tuple[LoadRun, subprocess.
     if (settings.run_dir / history.HISTORY_FILE).exists():
         raise LoadError(f"{settings.run_dir} already holds a run's history: pick a new run dir")
     settings.run_dir.mkdir(parents=True, exist_ok=True)
-    settings_doc = {**asdict(settings), "run_dir": str(settings.run_dir)}
+    # `started`: the load coverage counts a Locust silent from its launch on as silent.
+    settings_doc = {**asdict(settings), "run_dir": str(settings.run_dir), "started": time.time()}
     (settings.run_dir / RUN_SETTINGS).write_text(json.dumps(settings_doc, indent=2))
     with (settings.run_dir / "locust.out").open("ab") as output:
         process = subprocess.Popen(
