@@ -1,7 +1,7 @@
 """Gate and drill runs on a platform broken on purpose, side by side on sandboxes of their own.
 
-A case names a sandbox, what to run (gate experiments, or the drill), one
-breakage from `aftershock.breakages` and when it takes hold:
+A case names what to run (gate experiments, or the drill), one breakage
+from `aftershock.breakages` and when it takes hold:
 
 - `before`: applied once the sandbox is up, before the run starts;
 - `at_start`: once the experiment began (its lag recorder runs);
@@ -12,9 +12,10 @@ breakage from `aftershock.breakages` and when it takes hold:
 `for_s` mends it that long after it took hold, `until` at a trigger of the
 same kinds; else it holds to the end of the run.
 Nothing tells the run: the breakage is in its own ledger, which no probe
-reads. `WAVE` runs go at once (each mostly waits on leases, holds and
-pauses, and these machines have two cores); every breakage is mended and
-every sandbox taken down afterwards, however the run ended.
+reads. `WAVE` runs go at once, each on a lane of its own (each mostly
+waits on leases, holds and pauses, and these machines have two cores);
+every breakage is mended and every sandbox taken down afterwards, however
+the run ended.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ import side_by_side
 from aftershock.breakages import apply as breaking
 from aftershock.breakages.database import deleted_orders
 from aftershock.config.topology import Topology
-from aftershock.load.runner import registry_path, running
+from aftershock.load.runner import registry_path, running, stop
 from aftershock.targets.local.common import ledger
 
 # The harness whose gate runs: this checkout, or another one's (AFTERSHOCK_GATE_ROOT) to
@@ -53,7 +54,6 @@ HOLD_S = "20"  # the hold budget: enough for the sandbox's failover, short for a
 class Case:
     """One run on a broken platform."""
 
-    sandbox: str
     run: str  # a `-k` expression for the gate's experiments, or "drill"
     breakage: str = ""
     params: dict[str, Any] = field(default_factory=dict)
@@ -177,31 +177,81 @@ def _apply(topology: Topology, case: Case, run: Run) -> None:
 
 
 def run_cases(
-    cases: dict[str, Case], tmp: Callable[[str], Path], at_once: int = WAVE
+    cases: dict[str, Case], tmp: Callable[[str], Path], lanes: str, at_once: int = WAVE
 ) -> dict[str, Run]:
-    """Run every case on its own sandbox, `at_once` at a time; the runs by case name.
+    """Run every case on a sandbox of its own, `at_once` at a time; the runs by case name.
 
-    A pool, not waves: a new case starts as soon as one ends, so a long run
-    holds one place instead of the whole wave.
+    `at_once` lanes (sandboxes `<lanes>1`, `<lanes>2`, ...) each take the
+    next case as one ends: a pool, so a long run holds one lane, not a wave.
+    A lane boots once and is made whole between its cases (the breakage
+    mended, every fault healed, taiwan leading: what the gate does between
+    experiments); it boots afresh when it cannot be, or when the next case
+    needs other `sandbox up` options. Booting is most of a short run.
     """
-    subnets: dict[int, str] = {Topology(SHARED).subnet_index: SHARED}
-    for case in cases.values():
-        index = Topology(case.sandbox).subnet_index
-        if index in subnets:  # two sandboxes on one subnet would share addresses
-            raise ValueError(f"sandboxes {subnets[index]} and {case.sandbox} share a subnet")
-        subnets[index] = case.sandbox
-    with concurrent.futures.ThreadPoolExecutor(max_workers=at_once) as pool:
-        futures = {name: pool.submit(_run_one, case, tmp(name)) for name, case in cases.items()}
-        return {name: future.result() for name, future in futures.items()}
+    names = _lane_names(lanes, min(at_once, len(cases)))
+    waiting = list(cases.items())
+    lock = threading.Lock()
+    runs: dict[str, Run] = {}
+
+    def next_case(options: tuple[str, ...] | None) -> tuple[str, Case] | None:
+        with lock:
+            if not waiting:
+                return None
+            same = [i for i, (_, c) in enumerate(waiting) if c.sandbox_options == options]
+            return waiting.pop(same[0] if same else 0)
+
+    def lane(name: str) -> None:
+        topology = Topology(name)
+        booted: tuple[str, ...] | None = None
+        try:
+            while (picked := next_case(booted)) is not None:
+                case_name, case = picked
+                if booted != case.sandbox_options or not _made_whole(topology):
+                    side_by_side.boot([topology], {name: case.sandbox_options})
+                    booted = case.sandbox_options
+                runs[case_name] = _run_one(topology, case, tmp(case_name))
+        finally:
+            side_by_side.down([topology])
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(names)) as pool:
+        for future in [pool.submit(lane, n) for n in names]:
+            future.result()
+    return {name: runs[name] for name in cases}
 
 
-def _run_one(case: Case, results: Path) -> Run:
-    """Boot the case's sandbox, break it, run, mend it, take it down; the run."""
-    topology = Topology(case.sandbox)
+def _lane_names(prefix: str, count: int) -> list[str]:
+    """`count` sandbox names, none on the subnet of another (or of the shared sandbox)."""
+    taken = {Topology(SHARED).subnet_index}
+    names: list[str] = []
+    suffix = 0
+    while len(names) < count:
+        suffix += 1
+        name = f"{prefix}{suffix}"
+        if Topology(name).subnet_index not in taken:  # one subnet, one set of addresses
+            taken.add(Topology(name).subnet_index)
+            names.append(name)
+    return names
+
+
+def _made_whole(topology: Topology) -> bool:
+    """The lane as booted again after a case; False when it could not be (boot it afresh)."""
+    from aftershock.targets.local.reset import make_whole
+
+    try:
+        for label in (topology.name, f"{topology.name}-capacity"):  # a load a run left
+            stop(registry_path(topology.state_root, label))
+        breaking.undo_all(topology)
+        make_whole(topology)
+    except Exception:  # noqa: BLE001 - a lane that is not whole is booted afresh
+        return False
+    return True
+
+
+def _run_one(topology: Topology, case: Case, results: Path) -> Run:
+    """Break the lane's sandbox, run, mend it; the run."""
     run = Run(-1, "", results)
     process: subprocess.Popen[str] | None = None
     try:
-        side_by_side.boot([topology], {topology.name: case.sandbox_options})
         if case.when == "before":
             try:
                 _apply(topology, case, run)
@@ -212,23 +262,23 @@ def _run_one(case: Case, results: Path) -> Run:
             command(topology, case, results), cwd=ROOT, env=env, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, text=True, start_new_session=True,
         )  # fmt: skip
-        stop = threading.Event()
-        breaker = threading.Thread(target=_break, args=(topology, case, process, run, stop))
+        stop_breaking = threading.Event()
+        breaker = threading.Thread(
+            target=_break, args=(topology, case, process, run, stop_breaking)
+        )
         if case.when != "before" or case.for_s is not None or case.until:
             breaker.start()
         output, _ = process.communicate(timeout=900)
         run.code, run.text = process.returncode, output
-        stop.set()
+        stop_breaking.set()
         if breaker.ident is not None:
             breaker.join(timeout=60)
-        # What the platform's own defect left on record, read before the sandbox goes.
+        # What the platform's own defect left on record, read before the lane is made whole.
         if case.breakage == "orders_lost":
             run.touched["deleted"] = deleted_orders(topology)
         return run
     finally:
         if process is not None and process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
-        # The sandbox goes down next anyway: a mend that fails there changes nothing.
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(Exception):  # mended again (and checked) before the next case
             breaking.undo_all(topology)
-        side_by_side.down([topology])

@@ -33,19 +33,17 @@ pytestmark = pytest.mark.sandbox
 # Hold budgets for steps 2 and 5: a drill that never moves (or never returns) holds it all,
 # so a short one keeps the test short.
 CASES = {
-    "whole": Case("drwhole", "drill"),
-    "limited": Case("drcap", "drill", "shedding", {"capacity_rps": 24.0}),
-    "no-checkout": Case("drnochk", "drill", "checkout_off", hold_s="10"),
-    "sorry-page": Case("drsorry", "drill", "sorry_page", {"region": "taiwan"}, hold_s="10"),
+    "whole": Case("drill"),
+    "limited": Case("drill", "shedding", {"capacity_rps": 24.0}),
+    "no-checkout": Case("drill", "checkout_off", hold_s="10"),
+    "sorry-page": Case("drill", "sorry_page", {"region": "taiwan"}, hold_s="10"),
     # Only while taiwan's health check is failed, steps 1 to 5: once a window every lag was
     # excused in, though the fault touches no replication path.
-    "replay-paused": Case(
-        "drlag", "drill", "replay_paused",
+    "replay-paused": Case("drill", "replay_paused",
         when="at_fault:fail_health_check", until="at_undo:fail_health_check",
     ),
-    "sold-out": Case("drsold", "drill", "sold_out", hold_s="10"),
-    "taiwan-hangs": Case(
-        "drfrozen", "drill", "shop_frozen", {"region": "taiwan"},
+    "sold-out": Case("drill", "sold_out", hold_s="10"),
+    "taiwan-hangs": Case("drill", "shop_frozen", {"region": "taiwan"},
         when="at_fault:fail_health_check", delay_s=0.5, hold_s="10",
     ),
 }  # fmt: skip
@@ -70,7 +68,7 @@ def drills(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Drill]:
     require_sandbox_host()
     # Three at once, not five: a drill's 2x level is a load test, and the whole platform's
     # must not fail for two cores shared with four other drills (seen: p99 2.3 s).
-    runs = run_cases(chosen(CASES), tmp_path_factory.mktemp, at_once=3)
+    runs = run_cases(chosen(CASES), tmp_path_factory.mktemp, "dr", at_once=3)
     found = Runs()
     for name, run in runs.items():
         found[name] = Drill(run.code, run.text, run.results, run.breaking, run.touched)

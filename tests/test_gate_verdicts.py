@@ -102,42 +102,37 @@ QUEUE_5S = {"AFTERSHOCK_QUEUE_DEADLINE_S": "5"}  # what is missing after the loa
 
 CASES = {
     # failover
-    "no-failover": Case("gvmaint", "region-outage", "failover_paused"),
-    "no-successor": Case("gvnosucc", "database-failover", "no_successor"),
+    "no-failover": Case("region-outage", "failover_paused"),
+    "no-successor": Case("database-failover", "no_successor"),
     "read-only-writer": Case(
-        "gvronly", "network-partition", "writer_read_only", when="at_fault:partition_regions"
+        "network-partition", "writer_read_only", when="at_fault:partition_regions"
     ),
     "failback-broken": Case(
-        "gvback",
         "region-outage",
         "checkout_off",
         {"region": "taiwan"},
         when="at_undo:isolate_region",
     ),
     # evidence
-    "load-dies": Case("gvnoload", "region-outage", custom=kill_the_load, when="under_load"),
-    "load-frozen": Case("gvstop", "baseline", "load_frozen", when="under_load", for_s=12),
+    "load-dies": Case("region-outage", custom=kill_the_load, when="under_load"),
+    "load-frozen": Case("baseline", "load_frozen", when="under_load", for_s=12),
     # orders
-    "orders-lost": Case("gvloss", "region-outage", "orders_lost", {"one_in": 5, "seed": 7}),
+    "orders-lost": Case("region-outage", "orders_lost", {"one_in": 5, "seed": 7}),
     # replication lag: database, catalog cache, event mirrors
-    "replay-paused": Case("gvlag", "baseline", "replay_paused", when="under_load", for_s=10),
+    "replay-paused": Case("baseline", "replay_paused", when="under_load", for_s=10),
     # Asynchronous replication: a squeezed link shows as lag (a synchronous one as latency).
     "wal-starved": Case(
-        "gvwal",
         "baseline",
         "wal_starved",
         when="under_load",
         sandbox_options=("--replication", "async"),
     ),
-    "cache-detached": Case("gvdetach", "baseline", "replica_detached", when="under_load"),
-    "stale-catalog": Case("gvstale", "cache-failover", "stale_catalog", {"catalog_stale_s": 600}),
-    "stale-catalog-baseline": Case(
-        "gvstcat", "baseline", "stale_catalog", {"catalog_stale_s": 600}
-    ),
-    "follow-refused": Case("gvfollow", "cache-failover", "follow_refused"),
-    "shop-cut-off": Case("gvcutoff", "cache-failover", "shop_cut_off", when="under_load"),
+    "cache-detached": Case("baseline", "replica_detached", when="under_load"),
+    "stale-catalog": Case("cache-failover", "stale_catalog", {"catalog_stale_s": 600}),
+    "stale-catalog-baseline": Case("baseline", "stale_catalog", {"catalog_stale_s": 600}),
+    "follow-refused": Case("cache-failover", "follow_refused"),
+    "shop-cut-off": Case("cache-failover", "shop_cut_off", when="under_load"),
     "mirror-stalled": Case(
-        "gvstall",
         "event-mirror-outage",
         custom=mirror_stalled_with_a_backlog,
         when="at_start",
@@ -145,16 +140,14 @@ CASES = {
         budgets={"alarm_mirror_lag_s": 5},
     ),
     "mirror-dead": Case(
-        "gvmdead",
         "broker-crash",
         "mirror_link_blocked",
         when="under_load",
         budgets=DRAIN_10S,
         env=QUEUE_5S,
     ),
-    "mirror-blocked": Case("gvmblock", "baseline", "mirror_link_blocked", when="under_load"),
+    "mirror-blocked": Case("baseline", "mirror_link_blocked", when="under_load"),
     "monitor-refused": Case(
-        "gvmon",
         "replication-lag",
         "monitoring_refused",
         when="at_fault:pause_replication_replay",
@@ -162,19 +155,18 @@ CASES = {
     ),
     # events
     "relay-and-consumer": Case(
-        "gvrelay",
         "event-mirror-outage",
         custom=relay_killed_consumer_frozen,
         when="under_load",
         budgets=DRAIN_10S,
         env=QUEUE_5S,
     ),
-    "retention-cut": Case("gvretain", "event-mirror-outage", "retention_cut", env=QUEUE_5S),
-    "transit": Case("gvtrans", "event-mirror-outage", "transit", {"dialer": "tokyo"}),
+    "retention-cut": Case("event-mirror-outage", "retention_cut", env=QUEUE_5S),
+    "transit": Case("event-mirror-outage", "transit", {"dialer": "tokyo"}),
     # availability, latency, split
-    "shedding": Case("gvshed", "baseline", "shedding"),
-    "slow-tokyo": Case("gvslow", "baseline", "slow_region"),
-    "geo-ignored": Case("gvgeo", "baseline", "geo_ignored"),
+    "shedding": Case("baseline", "shedding"),
+    "slow-tokyo": Case("baseline", "slow_region"),
+    "geo-ignored": Case("baseline", "geo_ignored"),
 }
 
 
@@ -185,7 +177,7 @@ def broken(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
     `AFTERSHOCK_BREAKAGE_CASES=a,b` runs only those (the others' tests skip).
     """
     require_sandbox_host()
-    return Runs(run_cases(chosen(CASES), tmp_path_factory.mktemp))
+    return Runs(run_cases(chosen(CASES), tmp_path_factory.mktemp, "gv"))
 
 
 def failed(run: Run, name: str) -> str:

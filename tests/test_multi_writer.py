@@ -48,18 +48,18 @@ DESIGNS = {
     # ADR-037 as written: local orders, the ADR's minimum rule, global keys. Its
     # reconciliation budget is tightened to 10 s (a target file's budgets):
     # pglogical notices a dead link late, so the convergence verdict must fail.
-    "adr": Case("mwadr", "active-active", sandbox_options=multi_writer("--inventory", "min"),
+    "adr": Case("active-active", sandbox_options=multi_writer("--inventory", "min"),
                 budgets={"promise_convergence_s": 10}, env=PARTITION),
     # Quorum orders; profile replication is also broken on purpose (a breakage).
-    "quorum": Case("mwquo", "active-active", "remote_profiles_dropped",
+    "quorum": Case("active-active", "remote_profiles_dropped",
                    sandbox_options=multi_writer("--orders", "quorum"), env=PARTITION),
     # The corrected design: per-region allotments and region-scoped keys.
-    "corrected": Case("mwfix", "active-active", sandbox_options=CORRECTED, env=PARTITION),
+    "corrected": Case("active-active", sandbox_options=CORRECTED, env=PARTITION),
     # The corrected design, tokyo sold out as the cut begins: every Japanese checkout a 409.
-    "sold-out": Case("mwsold", "partition-active-active and not repeated", "allotment_sold_out",
+    "sold-out": Case("partition-active-active and not repeated", "allotment_sold_out",
                      when="at_fault:partition_regions", sandbox_options=CORRECTED, env=PARTITION),
     # The corrected design, its replication relayed through the witness around every cut.
-    "transit": Case("mwtrans", "active-active", "transit", {"dialer": "both", "ports": [5432]},
+    "transit": Case("active-active", "transit", {"dialer": "both", "ports": [5432]},
                     sandbox_options=CORRECTED, env=PARTITION),
 }  # fmt: skip
 
@@ -83,7 +83,7 @@ def partition_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, GateRu
     them side by side costs CI little more than the longest.
     """
     require_sandbox_host()
-    runs = run_cases(chosen(DESIGNS), tmp_path_factory.mktemp)
+    runs = run_cases(chosen(DESIGNS), tmp_path_factory.mktemp, "mw")
     found = Runs()
     for name, run in runs.items():
         assert not run.breaking, f"{name}: {run.breaking}"
