@@ -127,29 +127,34 @@ def command(topology: Topology, case: Case, results: Path) -> list[str]:
     return argv
 
 
-def _trigger(topology: Topology, when: str, results: Path) -> Callable[[], bool]:
+def _trigger(topology: Topology, when: str, results: Path, since: float) -> Callable[[], bool]:
+    """A test for the moment `when`, counting only what happened from `since` (the case's start).
+
+    A lane's journal holds its earlier cases' faults too: an undo from the
+    case before must not mend this one's breakage the moment it takes hold.
+    """
     if when == "at_start":  # the experiment began: its lag recorder writes its first line
         return lambda: any(results.glob("gate-*/*/load/replication_lag.jsonl"))
     if when == "under_load":
         loads = registry_path(topology.state_root, topology.name)
         return lambda: running(loads) is not None
     kind, _, fault = when.partition(":")
-    if kind == "at_fault":
-        return lambda: any(e.fault == fault for e in ledger(topology).entries())
-    if kind == "at_undo":
-        return lambda: any(
-            e.fault == fault and e.event in ("undo", "heal") for e in ledger(topology).events()
-        )
-    raise ValueError(f"unknown trigger {when!r}")
+    events = {"at_fault": ("inject",), "at_undo": ("undo", "heal")}.get(kind)
+    if events is None:
+        raise ValueError(f"unknown trigger {when!r}")
+    return lambda: any(
+        e.fault == fault and e.event in events and e.at >= since for e in ledger(topology).events()
+    )
 
 
 def _break(
     topology: Topology, case: Case, process: subprocess.Popen[str], run: Run, stop: threading.Event
 ) -> None:
     """Wait for the case's moment, break the platform, mend it after `for_s`; note any error."""
+    since = time.time()
     try:
         if case.when != "before":
-            ready = _trigger(topology, case.when, run.results)
+            ready = _trigger(topology, case.when, run.results, since)
             while not ready():
                 if process.poll() is not None or stop.is_set():
                     run.breaking = f"the run ended before {case.when}"
@@ -161,7 +166,7 @@ def _break(
             stop.wait(case.for_s)
             breaking.undo_all(topology)
         elif case.until:
-            mend = _trigger(topology, case.until, run.results)
+            mend = _trigger(topology, case.until, run.results, since)
             while not mend() and process.poll() is None and not stop.is_set():
                 time.sleep(0.1)
             breaking.undo_all(topology)
