@@ -196,6 +196,7 @@ class Rows:
 
     def execute(self, query: str, params: Any = None) -> list[tuple[Any, ...]]:
         if "make_interval" in query:
+            self.since = params[0]
             return self.placed
         wanted = set(params[0])
         return [(key, oid) for _, key, oid in self.placed if key in wanted]
@@ -228,6 +229,13 @@ def test_the_newest_order_still_in_flight_does_not_hide_the_older_ones_that_cros
     result = replication_held_back(each, since=100.0)
     assert result.valid is False, result.reason
     assert result.details["crossed"]["taiwan"]["count"] == 4
+
+
+def test_orders_placed_while_the_cut_was_still_taking_hold_are_not_judged() -> None:
+    """The fault is recorded before it acts: an order in the first second may still cross."""
+    taiwan, tokyo = Rows(TW), Rows(JP)
+    replication_held_back(regions(taiwan=taiwan, tokyo=tokyo), since=100.0)
+    assert taiwan.since == tokyo.since == 101.0
 
 
 def test_too_few_orders_during_the_cut_is_unknown() -> None:
