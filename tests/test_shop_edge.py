@@ -60,15 +60,16 @@ def test_geo_header_routes_to_its_region(shared_sandbox: Topology) -> None:
     assert _served_by(jp) == {"tokyo": 20}
 
 
-def test_traffic_without_geo_is_split_60_40_over_10000_requests(
+def test_traffic_without_geo_is_split_60_40_over_3000_requests(
     shared_sandbox: Topology, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # HAProxy's weighted round robin is exact over every 5 requests; 3000 are plenty.
     url = f"{shared_sandbox.edge_url}/health/liveness"
-    responses = asyncio.run(_many(url, 10_000, 32, {}))
+    responses = asyncio.run(_many(url, 3_000, 32, {}))
     assert all(r.status_code == 200 for r in responses)
     share = _served_by(responses)["taiwan"] / len(responses)
     with capsys.disabled():
-        print(f"\n[measured] taiwan share over 10,000 requests: {share:.2%}")
+        print(f"\n[measured] taiwan share over 3,000 requests: {share:.2%}")
     assert 0.57 <= share <= 0.63
 
 
