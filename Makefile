@@ -40,13 +40,13 @@ gameday-rest: $(STAMP)
 	$(BIN)/pytest experiments -m "gameday and not gate" --sandbox $(GAMEDAY_SANDBOX) \
 		-p no:cacheprovider --junitxml results/gameday-rest-junit.xml
 
-# The monthly DR drill's six steps on a sandbox of its own (README, "The monthly
-# DR drill"); its exit code is the gate's, its DR report in results/gate-<time>/.
+# The monthly DR drill's six steps on a sandbox of its own (docs/drill.md);
+# Its exit code is the gate's, its DR report in results/gate-<time>/.
 drill: $(STAMP)
 	$(BIN)/aftershock drill --name drill
 
 # ruff, then the import contract in pyproject.toml: imports go down the layers
-# (README, "Layout") and no package of aftershock imports in a circle.
+# (docs/layout.md) and no package of aftershock imports in a circle.
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
