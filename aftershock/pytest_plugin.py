@@ -328,7 +328,7 @@ class GateSession:
         return path
 
     def _ready_sandbox(self, first: bool) -> None:
-        from aftershock.load.runner import registry_path, stop
+        from aftershock.load.runner import stop_sandbox_loads
         from aftershock.sandbox import lifecycle
         from aftershock.targets.local.reset import make_whole
 
@@ -343,8 +343,7 @@ class GateSession:
         else:
             # A load the previous experiment left running would write into this one's evidence
             # (and a drill's added load, beside it).
-            for label in (self.topology.name, f"{self.topology.name}-capacity"):
-                stop(registry_path(self.topology.state_root, label))
+            stop_sandbox_loads(self.topology)
             make_whole(self.topology)
 
     def keep_node_logs(self, evidence: Path) -> None:

@@ -26,10 +26,10 @@ from aftershock.load import journeys as journey_client
 from aftershock.load.runner import (
     RUN_SETTINGS,
     LoadSettings,
+    added_registry,
     find_run,
     launch,
     record_exit,
-    registry_path,
     stop,
 )
 from aftershock.load.runs import LAG_FILE
@@ -255,7 +255,7 @@ def _added_load(
     of this one (or the drill's rollbacks) finds it by PID, not by name.
     """
     topology = sandbox(configuration)
-    registry = registry_path(topology.state_root, f"{topology.name}-capacity")
+    registry = added_registry(topology)
     spawn_rate = float(settings.get("spawn_rate") or users)
     ramp_s = users / spawn_rate + 2.0
     load = LoadSettings(

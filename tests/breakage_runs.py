@@ -39,7 +39,7 @@ import side_by_side
 from aftershock.breakages import apply as breaking
 from aftershock.breakages.database import deleted_orders
 from aftershock.config.topology import Topology
-from aftershock.load.runner import registry_path, running, stop
+from aftershock.load.runner import registry_path, running, stop_sandbox_loads
 from aftershock.targets.local.common import ledger
 
 # The harness whose gate runs: this checkout, or another one's (AFTERSHOCK_GATE_ROOT) to
@@ -243,8 +243,7 @@ def _made_whole(topology: Topology) -> bool:
     from aftershock.targets.local.reset import make_whole
 
     try:
-        for label in (topology.name, f"{topology.name}-capacity"):  # a load a run left
-            stop(registry_path(topology.state_root, label))
+        stop_sandbox_loads(topology)  # a load a run left
         breaking.undo_all(topology)
         make_whole(topology)
     except Exception:  # noqa: BLE001 - a lane that is not whole is booted afresh

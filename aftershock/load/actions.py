@@ -24,6 +24,7 @@ from aftershock.load.runner import (
     running,
     sandbox_host,
     stop,
+    stop_sandbox_loads,
     summarize,
 )
 
@@ -77,10 +78,8 @@ def start_load(
 
 def stop_load(configuration: Configuration = None, secrets: Secrets = None) -> dict[str, Any]:
     """Stop the load `start_load` runs for this target; safe twice and when none runs."""
-    topology = sandbox(configuration)
-    # A drill's step 3 runs a second load beside it (`<name>-capacity`): stopped with it.
-    added = stop(registry_path(topology.state_root, f"{topology.name}-capacity"))
-    stopped = stop(registry_path(topology.state_root, topology.name))
+    # A drill's step 3 runs a second load beside it: stopped with it.
+    stopped, added = stop_sandbox_loads(sandbox(configuration))
     return {**stopped, "added_load": added} if added.get("stopped") else stopped
 
 

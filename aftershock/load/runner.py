@@ -130,6 +130,17 @@ def registry_path(state_root: Path, label: str) -> Path:
     return state_root / "loads" / f"{label}.json"
 
 
+def added_registry(topology: Topology) -> Path:
+    """Where a drill's step 3 writes down the second load it runs beside the main one."""
+    return registry_path(topology.state_root, f"{topology.name}-capacity")
+
+
+def stop_sandbox_loads(topology: Topology) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Stop the sandbox's load and a drill's added load beside it: (main, added). Idempotent."""
+    added = stop(added_registry(topology))
+    return stop(registry_path(topology.state_root, topology.name)), added
+
+
 def last_run_dir(registry: Path) -> Path | None:
     """The run directory of the newest load started under `registry`, running or not."""
     try:
