@@ -246,7 +246,9 @@ def _made_whole(topology: Topology) -> bool:
         stop_sandbox_loads(topology)  # a load a run left
         breaking.undo_all(topology)
         make_whole(topology)
-    except Exception:  # noqa: BLE001 - a lane that is not whole is booted afresh
+    except Exception as exc:  # noqa: BLE001 - a lane that is not whole is booted afresh
+        print(f"lane {topology.name} not whole ({type(exc).__name__}: {exc}): booting it afresh",
+              file=sys.stderr)  # fmt: skip
         return False
     return True
 
