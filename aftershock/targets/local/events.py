@@ -79,7 +79,10 @@ def start_relay(topology: Topology, region: str) -> dict[str, Any]:
 
 
 def mirror_link_ruleset(topology: Topology, region: str) -> str:
-    """Drop only the leafnode traffic between `region` and the other region, both ways."""
+    """Drop only the leafnode traffic between `region` and the other region, both ways.
+
+    Output after NAT, as `partition_ruleset`: a link rerouted through a third site is not cut.
+    """
     peer = topology.address(other_region(region))
     port = BROKER_LEAF_PORT
     return f"""table inet {MIRROR_LINK_TABLE} {{
@@ -89,7 +92,7 @@ def mirror_link_ruleset(topology: Topology, region: str) -> str:
         ip saddr {peer} tcp sport {port} drop
     }}
     chain output {{
-        type filter hook output priority -100; policy accept;
+        type filter hook output priority 0; policy accept;
         ip daddr {peer} tcp dport {port} drop
         ip daddr {peer} tcp sport {port} drop
     }}

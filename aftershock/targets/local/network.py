@@ -40,6 +40,13 @@ def partition_table(peer: str) -> str:
 
 
 def partition_ruleset(topology: Topology, peer: str) -> str:
+    """Drop what comes from `peer` and what leaves for it.
+
+    The output chain runs at filter priority (0), after NAT (-100): it sees
+    a packet as the network would, by where it really goes. Before NAT it
+    judged the address a socket dialed, and dropped traffic rewritten to go
+    around the cut through a third site (the `transit` breakage).
+    """
     address = topology.address(peer)
     return f"""table inet {partition_table(peer)} {{
     chain input {{
@@ -47,7 +54,7 @@ def partition_ruleset(topology: Topology, peer: str) -> str:
         ip saddr {address} drop
     }}
     chain output {{
-        type filter hook output priority -100; policy accept;
+        type filter hook output priority 0; policy accept;
         ip daddr {address} drop
     }}
 }}
