@@ -5,7 +5,7 @@ from `aftershock.breakages` and when it takes hold:
 
 - `before`: applied once the sandbox is up, before the run starts;
 - `at_start`: once the experiment began (its lag recorder runs);
-- `under_load`: once the run's load is running;
+- `under_load`: once the run's load has recorded its first request;
 - `at_fault:<fault>`: once the experiment has injected `<fault>`;
 - `at_undo:<fault>`: once the experiment began undoing `<fault>`.
 
@@ -39,6 +39,7 @@ import side_by_side
 from aftershock.breakages import apply as breaking
 from aftershock.breakages.database import deleted_orders
 from aftershock.config.topology import Topology
+from aftershock.load import history
 from aftershock.load.runner import registry_path, running, stop_sandbox_loads
 from aftershock.targets.local.common import ledger
 
@@ -106,8 +107,19 @@ def chosen(cases: dict[str, Case]) -> dict[str, Case]:
 
 
 def verdict_line(text: str, name: str) -> str:
-    """The first line naming verdict `name` (with CI set, pytest repeats the failure text)."""
-    return next(x for x in text.splitlines() if x.startswith(f"verdict {name}"))
+    """The first line naming verdict `name` (with CI set, pytest repeats the failure text).
+
+    When no line names it, the failure shows the verdicts that did fail and the
+    run's end: a run that failed for another reason says which.
+    """
+    lines = text.splitlines()
+    found = next((x for x in lines if x.startswith(f"verdict {name}")), None)
+    if found is None:
+        others = sorted({x[:300] for x in lines if x.startswith(("verdict ", "steady state "))})
+        raise AssertionError(
+            f"no line for verdict {name}; the run's failing lines: {others}\n{text[-2500:]}"
+        )
+    return found
 
 
 def command(topology: Topology, case: Case, results: Path) -> list[str]:
@@ -136,8 +148,7 @@ def _trigger(topology: Topology, when: str, results: Path, since: float) -> Call
     if when == "at_start":  # the experiment began: its lag recorder writes its first line
         return lambda: any(results.glob("gate-*/*/load/replication_lag.jsonl"))
     if when == "under_load":
-        loads = registry_path(topology.state_root, topology.name)
-        return lambda: running(loads) is not None
+        return lambda: _sending(topology)
     kind, _, fault = when.partition(":")
     events = {"at_fault": ("inject",), "at_undo": ("undo", "heal")}.get(kind)
     if events is None:
@@ -145,6 +156,20 @@ def _trigger(topology: Topology, when: str, results: Path, since: float) -> Call
     return lambda: any(
         e.fault == fault and e.event in events and e.at >= since for e in ledger(topology).events()
     )
+
+
+def _sending(topology: Topology) -> bool:
+    """The sandbox's load runs and has recorded a request: a breakage now lands under load.
+
+    Running alone is not enough: under CI's contention Locust may take
+    seconds to import and spawn, and a freeze that early froze a load that
+    had not begun (seen: "no request was recorded").
+    """
+    load = running(registry_path(topology.state_root, topology.name))
+    if load is None:
+        return False
+    timeline = Path(load.run_dir) / history.TIMELINE_FILE
+    return timeline.exists() and timeline.stat().st_size > 0
 
 
 def _break(

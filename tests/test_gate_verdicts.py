@@ -137,7 +137,7 @@ CASES = {
         custom=mirror_stalled_with_a_backlog,
         when="at_start",
         until="at_fault:cut_mirror_link",
-        budgets={"alarm_mirror_lag_s": 5},
+        budgets={"alarm_mirror_lag_s": 3},
     ),
     "mirror-dead": Case(
         "broker-crash",
@@ -381,12 +381,13 @@ def test_a_mirror_stalled_just_before_the_cut_fails_the_mirror_lag(
     """Mirror lag looks back: the samples before the cut owe events published before it.
 
     Excluded as if it looked forward, as it was, they fell into the cut's
-    window and the verdict passed. The alarm is tightened to 5 s (a target
-    file's budgets may): the load runs only seconds before the cut.
+    window and the verdict passed. The alarm is tightened to 3 s (a target
+    file's budgets may): the load runs 8 s before the cut, and under CI's
+    contention the stall began up to 3 s late (a 5 s alarm passed it).
     """
     run = broken["mirror-stalled"]
     line = failed(run, "mirror-lag-under-the-alarm-under-load")
-    assert "samples over 5 s" in line, line
+    assert "samples over 3 s" in line, line
     output = run.verdicts("event-mirror-outage")["mirror-lag-under-the-alarm-under-load"]["output"]
     cut = next(r["start"] for r in _runs(run, "event-mirror-outage", "cut-the-mirror-link"))
     assert all(_epoch(cut) > float(o["t"]) for o in output["over"]), (cut, output["over"])
