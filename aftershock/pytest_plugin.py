@@ -265,6 +265,23 @@ class ExperimentItem(pytest.Item):
         return self.path, 0, f"experiment: {self.experiment.get('title', self.name)}"
 
 
+def claim_results_dir(wanted: Path) -> Path:
+    """`wanted`, or `wanted-2`, `-3`...: a run directory no other run holds.
+
+    Named by the second a session began: two gates started together (CI's
+    gate beside the rest of the game-day suite) would write into one.
+    """
+    wanted.parent.mkdir(parents=True, exist_ok=True)
+    for n in range(1, 100):
+        path = wanted if n == 1 else wanted.with_name(f"{wanted.name}-{n}")
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        return path
+    raise FileExistsError(f"{wanted}: 99 run directories of that second already exist")
+
+
 class GateSession:
     """What the experiments of one pytest session share: the target and the evidence root."""
 
@@ -319,9 +336,11 @@ class GateSession:
         The directory comes first: an experiment whose target could not be
         readied still has its place in the report, saying so.
         """
+        first = self.experiments == 0
+        if first:
+            self.root = claim_results_dir(self.root)
         path = self.root / name
         path.mkdir(parents=True, exist_ok=True)
-        first = self.experiments == 0
         self.experiments += 1
         if self.target == "local":
             self._ready_sandbox(first)

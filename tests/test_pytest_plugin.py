@@ -285,3 +285,16 @@ def test_a_fault_that_could_not_be_injected_exits_3(lab: pytest.Pytester) -> Non
     result = run(lab)
     assert result.ret == 3, result.stdout.str()
     result.stdout.fnmatch_lines(["*method activity partition-taiwan-tokyo failed*refused*"])
+
+
+def test_two_gates_started_in_one_second_get_run_directories_of_their_own(
+    tmp_path: Path,
+) -> None:
+    from aftershock.pytest_plugin import claim_results_dir
+
+    wanted = tmp_path / "results" / "gate-20261203T120000Z"
+    first, second, third = (claim_results_dir(wanted) for _ in range(3))
+    assert first == wanted
+    assert second.name == "gate-20261203T120000Z-2"
+    assert third.name == "gate-20261203T120000Z-3"
+    assert all(p.is_dir() for p in (first, second, third))
