@@ -28,9 +28,8 @@ def breakage_pool(
     cases are its `BREAKAGE_CASES` (narrowed by AFTERSHOCK_BREAKAGE_CASES).
     One pool, not one per module: a module's last runs no longer leave
     lanes idle while the next module waits (CI's gate, drill and ADR-037
-    runs took 18 min one module after another). The longest go first (the
-    partition designs, which boot the multi-writer pair); the drills last,
-    since they run only beside each other.
+    runs took 18 min one module after another). The longest go first: the
+    partition designs (they boot the multi-writer pair), then the drills.
     """
     require_sandbox_host()
     modules = {}
@@ -43,7 +42,7 @@ def breakage_pool(
             cases[f"{module_name}-{name}"] = case
 
     def longest_first(named: tuple[str, Case]) -> tuple[bool, bool]:
-        return named[1].run == "drill", not named[1].sandbox_options
+        return not named[1].sandbox_options, named[1].run != "drill"
 
     runs = run_cases(dict(sorted(cases.items(), key=longest_first)), tmp_path_factory.mktemp, "bp")
     pooled: dict[str, dict[str, Run]] = {name: {} for name in modules}
