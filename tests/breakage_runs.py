@@ -211,18 +211,6 @@ DRILLS_AT_ONCE = 2
 other drills the whole platform's p99 reached 2.3 s on two cores (seen in CI)."""
 
 
-def _kind(case: Case) -> str:
-    """`drill`, `multi-writer` (ADR-037's pair, pglogical both ways) or `gate`.
-
-    Drills never run beside multi-writer cases: beside three of them a
-    drill's steady state read a heartbeat 1.2 s late (replay_lag 0.001 s)
-    and failed before its first step.
-    """
-    if case.run == "drill":
-        return "drill"
-    return "multi-writer" if "multi-writer" in case.sandbox_options else "gate"
-
-
 def run_cases(
     cases: dict[str, Case],
     tmp: Callable[[str], Path],
@@ -235,37 +223,36 @@ def run_cases(
     `at_once` lanes (sandboxes `<lanes>1`, `<lanes>2`, ...) each take the
     next case as one ends: a pool, so a long run holds one lane, not a wave.
     Cases go in the order given (put the longest first), at most
-    `drills_at_once` of them drills, never beside a multi-writer case. A
-    lane boots once and is made whole between its cases (the breakage
-    mended, every fault healed, taiwan leading: what the gate does between
-    experiments); it boots afresh when it cannot be, or when the next case
-    needs other `sandbox up` options. Booting is most of a short run.
+    `drills_at_once` of them drills. A lane boots once and is made whole
+    between its cases (the breakage mended, every fault healed, taiwan
+    leading: what the gate does between experiments); it boots afresh when
+    it cannot be, or when the next case needs other `sandbox up` options.
+    Booting is most of a short run.
     """
     names = _lane_names(lanes, min(at_once, len(cases)))
     waiting = list(cases.items())
     lock = threading.Lock()
     runs: dict[str, Run] = {}
-    running = {"drill": 0, "multi-writer": 0, "gate": 0}  # cases running now, by kind
-
-    def may_start(case: Case) -> bool:
-        if _kind(case) == "drill":
-            return running["drill"] < drills_at_once and not running["multi-writer"]
-        return _kind(case) != "multi-writer" or not running["drill"]
+    drilling = [0]  # drills running now
 
     def next_case(options: tuple[str, ...] | None) -> tuple[str, Case] | None:
         """The next case for a lane booted with `options`; None when none is left to take.
 
-        A lane that finds only cases that may not start yet waits for one to end.
+        A lane that finds only drills while enough run waits for one to end.
         """
         while True:
             with lock:
                 if not waiting:
                     return None
-                allowed = [i for i, (_, c) in enumerate(waiting) if may_start(c)]
+                allowed = [
+                    i
+                    for i, (_, c) in enumerate(waiting)
+                    if c.run != "drill" or drilling[0] < drills_at_once
+                ]
                 if allowed:
                     same = [i for i in allowed if waiting[i][1].sandbox_options == options]
                     picked = waiting.pop(same[0] if same else allowed[0])
-                    running[_kind(picked[1])] += 1
+                    drilling[0] += picked[1].run == "drill"
                     return picked
             time.sleep(1.0)
 
@@ -282,7 +269,7 @@ def run_cases(
                     runs[case_name] = _run_one(topology, case, tmp(case_name))
                 finally:
                     with lock:
-                        running[_kind(case)] -= 1
+                        drilling[0] -= case.run == "drill"
         finally:
             side_by_side.down([topology])
 
