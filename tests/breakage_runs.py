@@ -206,55 +206,29 @@ def _apply(topology: Topology, case: Case, run: Run) -> None:
         run.touched = breaking.apply(topology, case.breakage, **case.params).touched
 
 
-DRILLS_AT_ONCE = 2
-"""Drills running at once in a pool: a drill's 2x level is a load test, and beside four
-other drills the whole platform's p99 reached 2.3 s on two cores (seen in CI)."""
-
-
 def run_cases(
-    cases: dict[str, Case],
-    tmp: Callable[[str], Path],
-    lanes: str,
-    at_once: int = WAVE,
-    drills_at_once: int = DRILLS_AT_ONCE,
+    cases: dict[str, Case], tmp: Callable[[str], Path], lanes: str, at_once: int = WAVE
 ) -> dict[str, Run]:
     """Run every case on a sandbox of its own, `at_once` at a time; the runs by case name.
 
     `at_once` lanes (sandboxes `<lanes>1`, `<lanes>2`, ...) each take the
     next case as one ends: a pool, so a long run holds one lane, not a wave.
-    Cases go in the order given (put the longest first), at most
-    `drills_at_once` of them drills. A lane boots once and is made whole
-    between its cases (the breakage mended, every fault healed, taiwan
-    leading: what the gate does between experiments); it boots afresh when
-    it cannot be, or when the next case needs other `sandbox up` options.
-    Booting is most of a short run.
+    A lane boots once and is made whole between its cases (the breakage
+    mended, every fault healed, taiwan leading: what the gate does between
+    experiments); it boots afresh when it cannot be, or when the next case
+    needs other `sandbox up` options. Booting is most of a short run.
     """
     names = _lane_names(lanes, min(at_once, len(cases)))
     waiting = list(cases.items())
     lock = threading.Lock()
     runs: dict[str, Run] = {}
-    drilling = [0]  # drills running now
 
     def next_case(options: tuple[str, ...] | None) -> tuple[str, Case] | None:
-        """The next case for a lane booted with `options`; None when none is left to take.
-
-        A lane that finds only drills while enough run waits for one to end.
-        """
-        while True:
-            with lock:
-                if not waiting:
-                    return None
-                allowed = [
-                    i
-                    for i, (_, c) in enumerate(waiting)
-                    if c.run != "drill" or drilling[0] < drills_at_once
-                ]
-                if allowed:
-                    same = [i for i in allowed if waiting[i][1].sandbox_options == options]
-                    picked = waiting.pop(same[0] if same else allowed[0])
-                    drilling[0] += picked[1].run == "drill"
-                    return picked
-            time.sleep(1.0)
+        with lock:
+            if not waiting:
+                return None
+            same = [i for i, (_, c) in enumerate(waiting) if c.sandbox_options == options]
+            return waiting.pop(same[0] if same else 0)
 
     def lane(name: str) -> None:
         topology = Topology(name)
@@ -265,11 +239,7 @@ def run_cases(
                 if booted != case.sandbox_options or not _made_whole(topology):
                     side_by_side.boot([topology], {name: case.sandbox_options})
                     booted = case.sandbox_options
-                try:
-                    runs[case_name] = _run_one(topology, case, tmp(case_name))
-                finally:
-                    with lock:
-                        drilling[0] -= case.run == "drill"
+                runs[case_name] = _run_one(topology, case, tmp(case_name))
         finally:
             side_by_side.down([topology])
 

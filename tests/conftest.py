@@ -1,4 +1,4 @@
-"""Shared fixtures: one real sandbox for the tests that can share it, one pool of breakage lanes."""
+"""Shared fixtures: one real sandbox for the tests that can share it."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import zlib
 from collections.abc import Iterator
 
 import pytest
-from breakage_runs import Case, Run, chosen, run_cases
 from sandbox_probes import diagnostics, make_whole, require_sandbox_host
 
 from aftershock.breakages import apply as breaking
@@ -16,40 +15,6 @@ from aftershock.errors import SandboxError
 from aftershock.sandbox import lifecycle
 
 SHARED_SANDBOX = "tshared"
-
-
-@pytest.fixture(scope="session")
-def breakage_pool(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, dict[str, Run]]:
-    """Every breakage case of this session's modules, in one pool of lanes; runs by module.
-
-    A module takes part when a selected test of it uses this fixture; its
-    cases are its `BREAKAGE_CASES` (narrowed by AFTERSHOCK_BREAKAGE_CASES).
-    One pool, not one per module: a module's last runs no longer leave
-    lanes idle while the next module waits (CI's gate, drill and ADR-037
-    runs took 18 min one module after another). The longest go first: the
-    partition designs (they boot the multi-writer pair), then the drills.
-    """
-    require_sandbox_host()
-    modules = {}
-    for item in request.session.items:
-        if "breakage_pool" in item.fixturenames and isinstance(item, pytest.Function):
-            modules.setdefault(item.module.__name__, item.module)
-    cases: dict[str, Case] = {}
-    for module_name, module in modules.items():
-        for name, case in chosen(module.BREAKAGE_CASES).items():
-            cases[f"{module_name}-{name}"] = case
-
-    def longest_first(named: tuple[str, Case]) -> tuple[bool, bool]:
-        return not named[1].sandbox_options, named[1].run != "drill"
-
-    runs = run_cases(dict(sorted(cases.items(), key=longest_first)), tmp_path_factory.mktemp, "bp")
-    pooled: dict[str, dict[str, Run]] = {name: {} for name in modules}
-    for module_name, module in modules.items():
-        for name in chosen(module.BREAKAGE_CASES):
-            pooled[module_name][name] = runs[f"{module_name}-{name}"]
-    return pooled
 
 
 @pytest.fixture(scope="session")

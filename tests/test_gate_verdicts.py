@@ -22,7 +22,8 @@ import uuid
 from pathlib import Path
 
 import pytest
-from breakage_runs import HOLD_S, Case, Run, Runs, verdict_line
+from breakage_runs import HOLD_S, Case, Run, Runs, chosen, run_cases, verdict_line
+from sandbox_probes import require_sandbox_host
 
 from aftershock.breakages import apply as breaking
 from aftershock.config.topology import Topology
@@ -173,16 +174,14 @@ CASES = {
 }
 
 
-BREAKAGE_CASES = CASES  # run in conftest's pool of lanes
-
-
 @pytest.fixture(scope="module")
-def broken(breakage_pool: dict[str, dict[str, Run]]) -> dict[str, Run]:
-    """Every case's gate run, side by side on sandboxes of their own (conftest's pool).
+def broken(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
+    """Every case's gate run, side by side on sandboxes of their own.
 
     `AFTERSHOCK_BREAKAGE_CASES=a,b` runs only those (the others' tests skip).
     """
-    return Runs(breakage_pool[__name__])
+    require_sandbox_host()
+    return Runs(run_cases(chosen(CASES), tmp_path_factory.mktemp, "gv"))
 
 
 def failed(run: Run, name: str) -> str:

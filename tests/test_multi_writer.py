@@ -18,8 +18,8 @@ from typing import Any
 import httpx
 import pytest
 from aws_stubs import EXAMPLE
-from breakage_runs import Case, Runs, verdict_line
-from breakage_runs import Run as CaseRun
+from breakage_runs import Case, Runs, chosen, run_cases, verdict_line
+from sandbox_probes import require_sandbox_host
 
 from aftershock.config.target_file import Sql, load
 from aftershock.config.topology import REGIONS, Topology, other_region
@@ -62,7 +62,6 @@ DESIGNS = {
     "transit": Case("active-active", "transit", {"dialer": "both", "ports": [5432]},
                     sandbox_options=CORRECTED, env=PARTITION),
 }  # fmt: skip
-BREAKAGE_CASES = DESIGNS  # run in conftest's pool of lanes
 
 
 @dataclass
@@ -77,14 +76,16 @@ class GateRun:
 
 
 @pytest.fixture(scope="module")
-def partition_runs(breakage_pool: dict[str, dict[str, CaseRun]]) -> dict[str, GateRun]:
+def partition_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, GateRun]:
     """Every design's gate runs of the partitions, side by side on sandboxes of their own.
 
     Each run mostly waits (its pauses, pglogical's reconnection), so running
     them side by side costs CI little more than the longest.
     """
+    require_sandbox_host()
+    runs = run_cases(chosen(DESIGNS), tmp_path_factory.mktemp, "mw")
     found = Runs()
-    for name, run in breakage_pool[__name__].items():
+    for name, run in runs.items():
         assert not run.breaking, f"{name}: {run.breaking}"
         repeated = (
             run.verdicts("partition-repeated-active-active")
