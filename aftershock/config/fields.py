@@ -8,7 +8,22 @@ missing`).
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
+
+import yaml
+
+
+def read_yaml(path: Path, what: str, error: type[Exception]) -> Any:
+    """The YAML document at `path`; `error` ("<what> <path>: ...") when unreadable or not YAML."""
+    try:
+        return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise error(f"{what} {path}: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" at line {mark.line + 1}" if mark is not None else ""
+        raise error(f"{what} {path}: not YAML{line}") from None
 
 
 class Fields:

@@ -24,9 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from aftershock.config.fields import Fields
+from aftershock.config.fields import Fields, read_yaml
 from aftershock.config.placeholders import problems_of
 from aftershock.config.service_reads import READS
 from aftershock.errors import SandboxError
@@ -105,14 +103,7 @@ class ServiceContract:
 def load_contract(path: Path | str | None = None) -> ServiceContract:
     """Read and validate the contract at `path` (the shop's when None)."""
     path = Path(path) if path is not None else SHOP_CONTRACT
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ContractInvalid(f"service contract {path}: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ContractInvalid(f"service contract {path}: not YAML{line}") from None
+    raw = read_yaml(path, "service contract", ContractInvalid)
     problems: list[str] = []
     contract = _parse(path.resolve(), raw, problems)
     if problems:

@@ -21,10 +21,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from aftershock.config.budgets import problems_of
-from aftershock.config.fields import Fields
+from aftershock.config.fields import Fields, read_yaml
 from aftershock.config.target_events import Events, parse_events, parse_global_cache
 from aftershock.config.topology import REGIONS
 from aftershock.errors import SandboxError
@@ -162,14 +160,7 @@ class TargetFile:
 
 def load(path: Path) -> TargetFile:
     """Read and validate the target file at `path`; raise TargetFileInvalid naming every problem."""
-    try:
-        raw = yaml.safe_load(Path(path).read_text())
-    except OSError as exc:
-        raise TargetFileInvalid(f"target file {path}: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        where = getattr(exc, "problem_mark", None)
-        line = f" at line {where.line + 1}" if where is not None else ""
-        raise TargetFileInvalid(f"target file {path}: not YAML{line}") from None
+    raw = read_yaml(Path(path), "target file", TargetFileInvalid)
     problems: list[str] = []
     target = _parse(Path(path), raw, problems)
     if problems:
