@@ -14,10 +14,12 @@ operation in `history.jsonl` and every request a line of `timeline.jsonl`
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
 import sys
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,7 @@ from typing import Any
 import gevent
 from locust import FastHttpUser, events, task
 from locust.env import Environment
+from locust.runners import WorkerRunner
 from recording import Recorder
 from shapes import SHAPES, requested
 
@@ -348,6 +351,23 @@ def _timeline_listener(record: Any, serving_header: str) -> Any:
         record((start_time, name, status, response_time, region, context.get("geo"), answer))
 
     return on_request
+
+
+@events.test_start.add_listener
+def _on_test_start(environment: Environment, **kwargs: Any) -> None:
+    """Write down when Locust began its users: its start-up before that is not the load's silence.
+
+    Under contention Locust can take many seconds to import and parse; the
+    load coverage counts silence from here, and from the harness's launch
+    only when this was never written (a Locust that died starting up).
+    """
+    options = environment.parsed_options
+    run_dir = getattr(options, "run_dir", "") if options is not None else ""
+    if not run_dir or isinstance(environment.runner, WorkerRunner):
+        return  # a worker of a distributed run: its master writes it
+    marker = Path(run_dir) / history.BEGAN_FILE
+    if not marker.exists():
+        marker.write_text(json.dumps({"began": time.time()}))
 
 
 @events.test_stop.add_listener

@@ -133,12 +133,20 @@ def coverage(
 
 
 def _launched(path: Path) -> float | None:
-    """When the harness started this Locust, from its settings (None: an older run)."""
-    try:
-        started = json.loads((path / RUN_SETTINGS).read_text()).get("started")
-    except (OSError, ValueError):
-        return None
-    return float(started) if started is not None else None
+    """When this Locust began its users, else when the harness started it (None: an older run).
+
+    Locust's own start-up (imports, parsing) is not the load's silence: under
+    contention it took 14 s. A Locust that never began its users is judged
+    from its launch, so one that hangs starting up is still silent.
+    """
+    for name, key in ((history.BEGAN_FILE, "began"), (RUN_SETTINGS, "started")):
+        try:
+            at = json.loads((path / name).read_text()).get(key)
+        except (OSError, ValueError, AttributeError):
+            continue
+        if at is not None:
+            return float(at)
+    return None
 
 
 def _earliest(timeline: list[dict[str, Any]]) -> float:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from aftershock.check.coverage import Fault, load_coverage
@@ -119,3 +121,16 @@ def test_a_load_silent_from_its_launch_on_did_not_cover_it() -> None:
     faulted = load_coverage(timeline, acked, [Fault("kill_cache tokyo", 120, 122)], ending, 100.0)
     assert "the load sent nothing for 16 s before the first fault" in faulted.reason
     assert load_coverage(timeline, acked, [], ending, launched=114.0).valid is True
+
+
+def test_silence_counts_from_when_locust_began_its_users_else_from_its_launch(
+    tmp_path: Path,
+) -> None:
+    """Locust's start-up is the harness's, not the load's: a Locust that never began is silent."""
+    from aftershock.load.runner import RUN_SETTINGS
+    from probes import traffic
+
+    (tmp_path / RUN_SETTINGS).write_text(json.dumps({"started": 100.0}))
+    assert traffic._launched(tmp_path) == 100.0
+    (tmp_path / history.BEGAN_FILE).write_text(json.dumps({"began": 114.0}))
+    assert traffic._launched(tmp_path) == 114.0

@@ -11,7 +11,7 @@ import pytest
 
 from aftershock.cli.load import parse_duration
 from aftershock.load import task_mix
-from aftershock.load.actions import stop_load
+from aftershock.load.actions import stop_load, wait_until_sending
 from aftershock.load.runner import LoadError, LoadSettings, registry_path, stop
 
 AFTERSHOCK = str(Path(sys.executable).with_name("aftershock"))
@@ -80,6 +80,12 @@ def test_stop_ignores_a_registry_whose_process_is_gone(tmp_path: Path) -> None:
     )
     assert stop(registry)["stopped"] is False
     assert not registry.exists()
+
+
+def test_waiting_for_a_load_that_never_started_says_so(tmp_path: Path) -> None:
+    config = {"aftershock_state_root": str(tmp_path), "aftershock_sandbox": "x"}
+    with pytest.raises(LoadError, match="the load is not running 0 s after"):
+        wait_until_sending(timeout=0.3, configuration=config)
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ sandbox's edge) and the registry the run is written down in, so
 from __future__ import annotations
 
 import subprocess
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,9 @@ from typing import Any
 from chaoslib.types import Configuration, Secrets
 
 from aftershock.config.target import sandbox
+from aftershock.load import history
 from aftershock.load.runner import (
+    LoadError,
     LoadSettings,
     default_run_dir,
     launch,
@@ -28,7 +31,9 @@ from aftershock.load.runner import (
     summarize,
 )
 
-__all__ = ["start_load", "stop_load"]
+__all__ = ["start_load", "stop_load", "wait_until_sending"]
+
+SENDING_TIMEOUT_S = 90.0
 
 
 def start_load(
@@ -74,6 +79,39 @@ def start_load(
             registry.unlink(missing_ok=True)
     record_exit(settings.run_dir, code)
     return {**summarize(settings.run_dir), "exit_code": code, "pid": run.pid}
+
+
+def wait_until_sending(
+    timeout: float = SENDING_TIMEOUT_S, configuration: Configuration = None, secrets: Secrets = None
+) -> dict[str, Any]:
+    """Block until the load `start_load` launched has recorded a request; how long that took.
+
+    Put it right after the background load: the next activity's pause then
+    counts from a load that sends, not from a Locust still starting up (under
+    CI's contention it took 14 s). Only the harness's own start-up is waited
+    for: a request counts once answered or timed out, whatever the answer.
+    Raises LoadError when none is recorded within `timeout` seconds; the load
+    coverage verdict then says what the load missed.
+    """
+    registry = registry_path(sandbox(configuration).state_root, sandbox(configuration).name)
+    began = time.monotonic()
+    while (waited := time.monotonic() - began) < float(timeout):
+        run = running(registry)
+        if run is not None and _has_a_request(Path(run.run_dir) / history.TIMELINE_FILE):
+            return {"sending_after_s": round(waited, 2), "run_dir": run.run_dir}
+        time.sleep(0.2)
+    state = "runs but recorded no request" if running(registry) else "is not running"
+    raise LoadError(
+        f"the load {state} {float(timeout):.0f} s after the experiment started it: "
+        "see locust.out and locust.log in its run directory"
+    )
+
+
+def _has_a_request(timeline: Path) -> bool:
+    try:
+        return timeline.stat().st_size > 0
+    except OSError:
+        return False
 
 
 def stop_load(configuration: Configuration = None, secrets: Secrets = None) -> dict[str, Any]:

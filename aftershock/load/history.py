@@ -37,6 +37,7 @@ from typing import Any
 
 HISTORY_FILE = "history.jsonl"
 TIMELINE_FILE = "timeline.jsonl"
+BEGAN_FILE = "began.json"  # when Locust began its users (its start-up done), by the locustfile
 # Operations beside the checkouts, in the same invoke/complete format:
 # profile writes (a register per customer), and acknowledged checkouts sent
 # again with the same key through the other region.
