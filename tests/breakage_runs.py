@@ -237,7 +237,7 @@ def run_cases(
             while (picked := next_case(booted)) is not None:
                 case_name, case = picked
                 if booted != case.sandbox_options or not _made_whole(topology):
-                    side_by_side.boot([topology], {name: case.sandbox_options})
+                    _boot(topology, case.sandbox_options)
                     booted = case.sandbox_options
                 runs[case_name] = _run_one(topology, case, tmp(case_name))
         finally:
@@ -249,9 +249,23 @@ def run_cases(
     return {name: runs[name] for name in cases}
 
 
+def _boot(topology: Topology, options: tuple[str, ...]) -> None:
+    """Boot a lane; once more when it failed (its failed boot's logs are kept).
+
+    Five boots at once on two cores once left a Patroni replica not ready
+    after 60 s: a lane that fails to boot twice fails its cases, not once.
+    """
+    try:
+        side_by_side.boot([topology], {topology.name: options})
+    except AssertionError as exc:
+        print(f"lane {topology.name} did not boot ({str(exc)[-300:]}): booting it again",
+              file=sys.stderr)  # fmt: skip
+        side_by_side.boot([topology], {topology.name: options})
+
+
 def _lane_names(prefix: str, count: int) -> list[str]:
     """`count` sandbox names, none on the subnet of another (or of the shared sandbox)."""
-    taken = {Topology(SHARED).subnet_index}
+    taken = {Topology(n).subnet_index for n in (SHARED, f"{SHARED}1")}  # and xdist's second
     names: list[str] = []
     suffix = 0
     while len(names) < count:
