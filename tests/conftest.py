@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import zlib
 from collections.abc import Iterator
@@ -17,11 +18,22 @@ from aftershock.sandbox import lifecycle
 SHARED_SANDBOX = "tshared"
 
 
+def shared_sandbox_name() -> str:
+    """This process's shared sandbox: `tshared`, or `tshared<N>` for pytest-xdist's worker N>0.
+
+    `make test` runs the tests that share a sandbox on two workers; each
+    boots its own (another subnet), so neither sees the other's faults.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = int(worker.removeprefix("gw") or 0)
+    return SHARED_SANDBOX if index == 0 else f"{SHARED_SANDBOX}{index}"
+
+
 @pytest.fixture(scope="session")
 def shared_sandbox() -> Iterator[Topology]:
     """A sync-replication sandbox booted once for every test that only reads or heals itself."""
     require_sandbox_host()
-    topology = Topology(SHARED_SANDBOX)
+    topology = Topology(shared_sandbox_name())
     lifecycle.up(topology)
     try:
         yield topology

@@ -27,7 +27,7 @@ from aftershock.targets.local.health_check import (
 )
 from aftershock.targets.local.reset import edge_state
 
-pytestmark = pytest.mark.sandbox
+pytestmark = [pytest.mark.sandbox, pytest.mark.many_sandboxes]
 
 # The drill's normal peak is 30 users, about 17 requests a second; twice it, about 35.
 # Hold budgets for steps 2 and 5: a drill that never moves (or never returns) holds it all,

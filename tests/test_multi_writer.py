@@ -32,7 +32,7 @@ from aftershock.sandbox.state import load_credentials
 from aftershock.targets import drivers
 from aftershock.targets.aws import writer_reads
 
-pytestmark = pytest.mark.sandbox
+pytestmark = [pytest.mark.sandbox, pytest.mark.many_sandboxes]
 
 EXPERIMENT = "partition-active-active"
 HOLD_S = "20"  # still twice the replication links' 10 s timeouts: a real link loss
