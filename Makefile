@@ -19,14 +19,14 @@ $(STAMP): pyproject.toml scripts/install-deps.sh
 	bash scripts/install-deps.sh
 	touch $@
 
-# Two runs: the modules that boot several sandboxes at once (breakage pools)
-# with nothing beside them, then every other test on two pytest-xdist workers,
-# each with a shared sandbox of its own (a module stays on one worker). Both
+# Two runs: every test but the breakage pools on two pytest-xdist workers,
+# each with a shared sandbox of its own (a module stays on one worker), then
+# the modules that boot several sandboxes at once, with nothing beside them. Both
 # run whatever the first gave; the exit code is non-zero if either failed.
 test: $(STAMP)
 	@code=0; \
-	$(BIN)/pytest -m many_sandboxes --durations=25 || code=$$?; \
 	$(BIN)/pytest -m "not many_sandboxes" -n 2 --dist loadfile --durations=25 || code=$$?; \
+	$(BIN)/pytest -m many_sandboxes --durations=25 || code=$$?; \
 	exit $$code
 
 # The resilience gate: every experiment tagged `gate`, on a sandbox the run
