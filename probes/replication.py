@@ -41,7 +41,11 @@ def lag_seconds(
     topology = local_sandbox("lag_seconds", configuration)
     from aftershock.targets.local.observe import replication_lag
 
-    return replication_lag(topology, float(timeout))
+    found = replication_lag(topology, float(timeout))
+    if found.get("max") is None and found.get("error"):
+        # No leader to write the heartbeat on: the lag was not measured, not zero.
+        raise EvidenceMissing(f"could not look: {found['error']}")
+    return found
 
 
 def primaries(configuration: Configuration = None, secrets: Secrets = None) -> dict[str, Any]:

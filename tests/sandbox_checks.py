@@ -28,15 +28,27 @@ def processes_in_unnamed_namespaces() -> list[str]:
     return stray
 
 
-def processes_mentioning(path: Path) -> list[str]:
-    """Processes whose command line mentions `path` anywhere."""
+def names_path(cmdline: bytes, path: Path) -> bool:
+    """Whether a NUL-separated command line names `path` or a path under it.
+
+    A whole path, not a prefix: sandbox tshared1's state directory begins
+    with tshared's.
+    """
     needle = str(path).encode()
+    return any(
+        arg == needle or arg.endswith(b"=" + needle) or needle + b"/" in arg
+        for arg in cmdline.split(b"\0")
+    )
+
+
+def processes_mentioning(path: Path) -> list[str]:
+    """Processes whose command line names `path` or a path under it."""
     found = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit() or int(proc.name) == os.getpid():
             continue
         try:
-            if needle in (proc / "cmdline").read_bytes():
+            if names_path((proc / "cmdline").read_bytes(), path):
                 found.append(proc.name)
         except OSError:
             continue

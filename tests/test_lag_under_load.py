@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from aftershock.check.checkers import UNKNOWN
 from aftershock.check.lag import BACKWARD, FORWARD, in_windows, lag_under_load, samples_of
+from aftershock.errors import EvidenceMissing
 
 LOAD = (1000.0, 1060.0)
 FAULT = [(1020.0, 1030.0)]  # injected at +20 s, undone at +30 s
@@ -143,3 +146,18 @@ def test_a_sample_that_met_the_fault_while_it_was_taken_is_the_faults() -> None:
     assert lag_under_load(rows, LOAD, FAULT).valid is True
     rows[-1]["took"] = 0.01  # ended before the injection: judged, and it could not measure
     assert lag_under_load(rows, LOAD, FAULT).valid is False
+
+
+def test_lag_with_no_single_leader_could_not_look(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lag with no leader to write a heartbeat on is unmeasured, never 0 s or a pass."""
+    from aftershock.targets.local import observe
+    from probes import replication
+
+    monkeypatch.setattr(replication, "local_sandbox", lambda *_: object())
+    monkeypatch.setattr(
+        observe,
+        "replication_lag",
+        lambda *_: {"max": None, "error": "no single leader answers: replication lag is undefined"},
+    )
+    with pytest.raises(EvidenceMissing, match="could not look: no single leader answers"):
+        replication.lag_seconds(configuration={"aftershock_sandbox": "t"})

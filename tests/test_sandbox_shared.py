@@ -16,6 +16,7 @@ from pathlib import Path
 import psycopg
 import pytest
 import redis
+from sandbox_checks import names_path
 
 from aftershock.config.topology import REGIONS, Topology
 from aftershock.sandbox import cache, haproxy, postgres
@@ -107,12 +108,11 @@ def test_daemons_never_run_as_root(shared_sandbox: Topology) -> None:
 
 def test_nothing_listens_on_the_hosts_real_interfaces(shared_sandbox: Topology) -> None:
     """Root-namespace listeners of the sandbox bind only its own loopback address."""
-    state_dir = str(shared_sandbox.state_dir)
     ours = set()
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
             try:
-                if state_dir.encode() in (proc / "cmdline").read_bytes():
+                if names_path((proc / "cmdline").read_bytes(), shared_sandbox.state_dir):
                     ours |= _socket_inodes(proc)
             except OSError:
                 continue
