@@ -34,7 +34,8 @@ import tempfile
 import time
 from pathlib import Path
 
-LOCUSTFILE = Path(__file__).resolve().parents[1] / "loadtests" / "locustfile.py"
+SHOP = Path(__file__).resolve().parents[1] / "aftershock" / "services" / "shop"
+LOCUSTFILE = SHOP / "locustfile.py"
 PORT = 18999
 
 HAPROXY_CFG = """

@@ -46,7 +46,7 @@ def test_the_command_runs_our_locustfile_headless_with_the_shape_and_recording(
 ) -> None:
     command = settings(tmp_path, shape="spike", processes=2, run_id="abc").command()
     assert command[:3] == [sys.executable, "-m", "locust"]
-    assert command[command.index("-f") + 1].endswith("loadtests/locustfile.py")
+    assert command[command.index("-f") + 1].endswith("services/shop/locustfile.py")
     for flag, value in [("--shape", "spike"), ("--processes", "2"), ("--run-id", "abc"),
                         ("--run-dir", str(tmp_path / "run")), ("-t", "60s")]:  # fmt: skip
         assert command[command.index(flag) + 1] == value

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from aftershock.config.service_contract import load_contract
 from aftershock.config.topology import Topology
 from aftershock.errors import EvidenceMissing, SandboxError
 from aftershock.load import history, task_mix, timeline
@@ -31,7 +32,6 @@ from aftershock.load.schedules import SCHEDULES
 from aftershock.sandbox.processes import is_alive, start_time
 from aftershock.sandbox.state import info_path, require_up
 
-LOCUSTFILE = Path(__file__).resolve().parents[2] / "loadtests" / "locustfile.py"
 SHAPES = ("none", *SCHEDULES)
 STOP_GRACE = 15.0  # seconds Locust gets to stop its users and write its files
 LOG_FILE = "locust.log"
@@ -61,6 +61,12 @@ class LoadSettings:
     run_id: str = ""
     # Share of acknowledged checkouts sent again, same key, through the other region.
     resubmit_share: float = 0.1
+    # The service's locustfile (written on aftershock.recording); "": the shop's, from its contract.
+    locustfile: str = ""
+
+    def locustfile_path(self) -> Path:
+        """The locustfile Locust runs: the one given, else the default service contract's."""
+        return Path(self.locustfile) if self.locustfile else load_contract().locustfile
 
     def validate(self) -> None:
         """Raise LoadError on the first bad value, before anything starts."""
@@ -83,13 +89,13 @@ class LoadSettings:
             task_mix.think_time(self.think_time)
         except ValueError as exc:
             raise LoadError(str(exc)) from None
-        if not LOCUSTFILE.exists():
-            raise LoadError(f"the locustfile is missing: {LOCUSTFILE}")
+        if not self.locustfile_path().is_file():
+            raise LoadError(f"the locustfile is missing: {self.locustfile_path()}")
 
     def command(self) -> list[str]:
         """The Locust command line for these settings."""
         command = [
-            sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
+            sys.executable, "-m", "locust", "-f", str(self.locustfile_path()), "--headless",
             "--host", self.host, "-u", str(self.users), "-r", str(self.spawn_rate),
             "-t", f"{round(self.duration)}s", "--stop-timeout", "5",
             "--csv", str(self.run_dir / "locust"), "--logfile", str(self.run_dir / LOG_FILE),

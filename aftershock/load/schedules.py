@@ -1,7 +1,7 @@
 """Load schedules: how many users run at each moment of a load test.
 
 Pure functions, so they can be tested without importing Locust (which
-monkey-patches the process); `loadtests/shapes.py` wraps them as Locust
+monkey-patches the process); `aftershock/recording/shapes.py` wraps them as Locust
 `LoadTestShape` classes.
 """
 
