@@ -13,6 +13,7 @@ import json
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -40,6 +41,7 @@ class Purchases(BaseHTTPRequestHandler):
     with the same id); every fifth is sold out (409: refused, not served).
     """
 
+    delay = 0.0  # seconds each purchase takes
     seen: dict[str, str]  # request id -> purchase id
     failed_once: set[str]
     lock: threading.Lock
@@ -71,6 +73,7 @@ class Purchases(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         request_id = self.headers.get("X-Request-Id", "")
+        time.sleep(self.delay)
         with self.lock:
             if request_id in self.seen:
                 self._answer(200, {"purchaseId": self.seen[request_id]})
@@ -86,13 +89,9 @@ class Purchases(BaseHTTPRequestHandler):
                 self._answer(201, {"purchaseId": self.seen[request_id]})
 
 
-@pytest.fixture
-def purchases() -> Iterator[str]:
-    handler = type(
-        "Handler",
-        (Purchases,),
-        {"seen": {}, "failed_once": set(), "lock": threading.Lock(), "counter": [0]},
-    )
+def serve(delay: float = 0.0) -> Iterator[str]:
+    state = {"seen": {}, "failed_once": set(), "lock": threading.Lock(), "counter": [0]}
+    handler = type("Handler", (Purchases,), {**state, "delay": delay})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -101,6 +100,17 @@ def purchases() -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def purchases() -> Iterator[str]:
+    yield from serve()
+
+
+@pytest.fixture
+def slow_purchases() -> Iterator[str]:
+    """Each purchase takes 0.8 s: a stopping Locust always has checkouts in flight."""
+    yield from serve(delay=0.8)
 
 
 def run_locust(
@@ -163,6 +173,21 @@ def test_a_locustfile_on_the_api_records_the_history_the_verdicts_read(
     assert ("/catalog/items/[id]", "client_error") in answers  # the 404 it asked for
     assert ("/purchases (resubmit)", "served") in answers
     assert {r.get("geo") for r in timeline} == {"TW", "JP"}
+
+
+def test_workers_send_their_last_completions_before_the_master_quits(
+    tmp_path: Path, slow_purchases: str
+) -> None:
+    """With --processes 2 the master waited half a second for its workers' last records."""
+    locustfile = tmp_path / "locustfile.py"
+    locustfile.write_text(documented_locustfile())
+    run_dir = tmp_path / "run"
+    done = run_locust(locustfile, slow_purchases, run_dir, "--processes", "2")
+    assert done.returncode == 0, done.stderr[-2000:]
+    shape = history.operations(lines(run_dir / history.HISTORY_FILE))
+    assert shape.well_formed, shape.problems[:3]
+    assert {op.invoke["process"][:2] for op in shape.operations.values()} == {"tw", "jp"}
+    assert shape.pending == [], f"{len(shape.pending)} of {len(shape.operations)} never completed"
 
 
 def test_task_weights_that_leave_a_user_no_task_end_the_run_with_one_line(

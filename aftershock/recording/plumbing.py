@@ -9,12 +9,14 @@ package is first imported (as Locust plugins do). They give every run:
   listener that writes every request, retries included, to the timeline;
 - `began.json` when Locust begins its users, so the load's silence counts
   from there and not from Locust's start-up;
-- the last records written (or shipped, on a worker) when Locust stops.
+- the last records written (or shipped, on a worker) when Locust stops; a
+  master waits for its workers' last records before it stops.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import signal
 import time
 import uuid
@@ -38,6 +40,7 @@ def register() -> None:
     events.init_command_line_parser.add_listener(add_options)
     events.init.add_listener(on_init)
     events.test_start.add_listener(on_test_start)
+    events.test_stopping.add_listener(on_test_stopping)
     events.test_stop.add_listener(on_test_stop)
     events.quitting.add_listener(on_quitting)
 
@@ -138,10 +141,23 @@ def on_test_start(environment: Environment, **kwargs: Any) -> None:
         marker.write_text(json.dumps({"began": time.time()}))
 
 
+def on_test_stopping(environment: Environment, **kwargs: Any) -> None:
+    """On a master: its workers' last records are in before it stops (`Recorder.drain_workers`)."""
+    recorder = getattr(environment, "aftershock_recorder", None)
+    if recorder is None:
+        return
+    late = recorder.drain_workers(float(environment.stop_timeout or 0) + 10.0)
+    if late:
+        logging.getLogger("aftershock").error(
+            "workers %s did not send their last records: the history may miss completions",
+            ", ".join(late),
+        )
+
+
 def on_test_stop(environment: Environment, **kwargs: Any) -> None:
     recorder = getattr(environment, "aftershock_recorder", None)
-    if recorder is not None and recorder.shipping:
-        recorder.close()  # a worker's last batch goes out before it reports "stopped"
+    if recorder is not None:
+        recorder.finish()  # a worker's last batch goes out before it reports "stopped"
 
 
 def on_quitting(environment: Environment, **kwargs: Any) -> None:
