@@ -10,6 +10,7 @@ error, never a rate of zero.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +21,10 @@ from aftershock.check.coverage import Fault, load_coverage
 from aftershock.config.target import sandbox
 from aftershock.errors import EvidenceMissing
 from aftershock.load import history
+from aftershock.load.answers import answer
 from aftershock.load.runner import EXIT_FILE, RUN_SETTINGS, find_run
 from aftershock.load.runs import recent_requests
-from aftershock.load.timeline import summarize
+from aftershock.load.timeline import is_error, summarize
 from aftershock.targets.dispatch import fault_ledger
 
 __all__ = ["coverage", "error_rate", "latency_percentile", "split"]
@@ -37,10 +39,19 @@ def error_rate(
     configuration: Configuration = None,
     secrets: Secrets = None,
 ) -> dict[str, Any]:
-    """Share of requests in the window that got no answer or a 5xx: judge `$.rate`."""
+    """Share of requests in the window the platform did not serve: judge `$.rate`.
+
+    Not served: refused (a 4xx the shopper did not cause) or no answer
+    (`aftershock.load.answers`). `failed` names the commonest kinds of
+    failure ("route status class"), for whoever reads the journal.
+    """
     rows, about = _window(float(window_s), run_dir, configuration)
     stats = summarize(rows, float(window_s))
-    return {"rate": stats.error_rate, "errors": stats.errors, "requests": stats.requests, **about}
+    kinds = Counter(f"{r.get('route')} {r.get('status')} {answer(r)}" for r in rows if is_error(r))
+    return {
+        "rate": stats.error_rate, "errors": stats.errors, "requests": stats.requests,
+        "failed": dict(kinds.most_common(5)), **about,
+    }  # fmt: skip
 
 
 def latency_percentile(

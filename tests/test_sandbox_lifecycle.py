@@ -74,7 +74,7 @@ def test_sigterm_during_up_tears_down(fresh_topology: Topology) -> None:
     _wait_until_registered(fresh_topology, "patroni-taiwan", cli)
     cli.send_signal(signal.SIGTERM)
     _, stderr = cli.communicate(timeout=30)
-    assert cli.returncode == 130
+    assert cli.returncode == 130, stderr
     assert "torn down" in stderr
     assert_no_trace(fresh_topology)
 

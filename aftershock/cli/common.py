@@ -89,3 +89,21 @@ def require_state(name: str, state_root: Path) -> Topology:
 def interrupt(signum: int, frame: object) -> None:
     """A SIGTERM handler: stop like Ctrl-C, so the same cleanup runs."""
     raise KeyboardInterrupt(f"signal {signum}")
+
+
+class Interrupter:
+    """A SIGTERM handler that also remembers it fired.
+
+    The KeyboardInterrupt it raises lands wherever the main thread is; when
+    that is a `__del__` or a garbage-collector callback, Python prints
+    "Exception ignored" and carries on. A boot caught like that ran to the
+    end and exited 0 (seen once under CI's contention), so the caller
+    checks `fired` when the work is done and stops all the same.
+    """
+
+    def __init__(self) -> None:
+        self.fired = False
+
+    def __call__(self, signum: int, frame: object) -> None:
+        self.fired = True
+        raise KeyboardInterrupt(f"signal {signum}")

@@ -16,10 +16,10 @@ from rich.table import Table
 
 from aftershock.cli.breakage import breakage_app
 from aftershock.cli.common import (
+    Interrupter,
     NameOption,
     StateRootOption,
     TopologyOption,
-    interrupt,
     operator_errors,
     out,
     require_state,
@@ -122,8 +122,12 @@ def up(
         )  # fmt: skip
         topology = _topology(name, state_root)
         # SIGTERM (a CI timeout, `kill`) must tear down like Ctrl-C does.
-        signal.signal(signal.SIGTERM, interrupt)
+        terminated = Interrupter()
+        signal.signal(signal.SIGTERM, terminated)
         info = lifecycle.up(topology, options, report=_progress())
+        if terminated.fired:  # its KeyboardInterrupt was swallowed: the boot went on
+            lifecycle.down(topology)
+            raise KeyboardInterrupt("SIGTERM during the boot")
         out().print(f"[green]sandbox {name} is up[/] ({info['boot_seconds']:.1f} s)")
         out().print(f'edge: {topology.edge_url}  (eval "$(aftershock sandbox env --name {name})")')
 
