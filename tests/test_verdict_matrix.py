@@ -53,6 +53,23 @@ def test_a_verdict_added_without_a_breakage_fails_the_coverage(tmp_path: Path) -
     ]
 
 
+def test_a_tolerance_in_the_method_is_refused_because_nothing_judges_it(tmp_path: Path) -> None:
+    copy = tmp_path / "experiments"
+    shutil.copytree(EXPERIMENTS, copy)
+    path = copy / "baseline.json"
+    experiment = json.loads(path.read_text())
+    experiment["method"].append(
+        {"type": "probe", "name": "p99-under-800ms",
+         "provider": {"type": "python", "module": "probes.traffic", "func": "latency_percentile"},
+         "tolerance": {"type": "range", "target": "ms", "range": [0, 800]}}
+    )  # fmt: skip
+    path.write_text(json.dumps(experiment))
+    assert problems(load(copy / "verdicts.yaml"), copy, ROOT) == [
+        "method activity p99-under-800ms (baseline) has a tolerance nothing judges:"
+        " move it to the aftershock extension's verdicts"
+    ]
+
+
 def test_a_breakage_that_names_no_test_or_the_wrong_one_is_refused(tmp_path: Path) -> None:
     text = MATRIX.read_text()
     matrix = tmp_path / "verdicts.yaml"

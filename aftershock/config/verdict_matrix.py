@@ -85,11 +85,31 @@ def collect(experiments: Path) -> dict[tuple[str, str], list[str]]:
     return named
 
 
+def unjudged(experiments: Path) -> list[str]:
+    """Method and rollback activities that carry a tolerance: Chaos Toolkit never judges one.
+
+    A tolerance there reads like a verdict and is none: the run passes
+    whatever the probe returns. Such a check belongs in the aftershock
+    extension's `verdicts` (or the steady-state hypothesis).
+    """
+    found = []
+    for path in sorted(experiments.rglob("*.json")):
+        experiment = json.loads(path.read_text())
+        for part in ("method", "rollbacks"):
+            for activity in experiment.get(part) or []:
+                if isinstance(activity, dict) and "tolerance" in activity:
+                    found.append(
+                        f"{part} activity {activity.get('name')} ({path.stem}) has a tolerance"
+                        " nothing judges: move it to the aftershock extension's verdicts"
+                    )
+    return found
+
+
 def problems(rows: list[Row], experiments: Path, root: Path) -> list[str]:
     """Everything that makes the matrix untrue: each a line naming the verdict and the fix."""
     named = collect(experiments)
     by_key = {(r.kind, r.name): r for r in rows}
-    found = []
+    found = unjudged(experiments)
     for key, users in sorted(named.items()):
         row = by_key.get(key)
         if row is None:
