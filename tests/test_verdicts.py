@@ -67,3 +67,28 @@ def test_a_readable_value_is_judged_as_before() -> None:
         'verdict lag kept: tolerance {"type": "range", "range": [0, 1], "target": "max"} '
         'not met by {"max": 3.5}'
     ]
+
+
+def test_a_method_a_safeguard_stopped_still_judges_what_it_saw() -> None:
+    """The lag seen while the fault held stands; one whose activity never ran is not judged."""
+    planned = experiment()
+    journal: dict[str, Any] = {
+        "status": "interrupted",
+        "experiment": planned,
+        "run": method(3.5)[:1],
+    }
+    verdicts.after_experiment_control(None, journal, planned)
+    (lag,) = journal["aftershock_verdicts"]
+    assert lag["name"] == "lag kept"
+    assert lag["tolerance_met"] is False
+    assert journal["deviated"] is True
+    assert "only the verdicts of what it saw" in journal["aftershock_verdicts_note"]
+
+
+def test_an_interrupted_method_judges_nothing() -> None:
+    planned = experiment()
+    verdicts.mark_interrupted(planned)
+    journal: dict[str, Any] = {"status": "interrupted", "experiment": planned, "run": method(3.5)}
+    verdicts.after_experiment_control(None, journal, planned)
+    assert journal["aftershock_verdicts"] == []
+    assert journal["aftershock_verdicts_note"] == "the method did not finish: no verdict was judged"

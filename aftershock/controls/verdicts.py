@@ -13,7 +13,9 @@ faults are healed, rollbacks have not run yet). A verdict may instead
 judge a probe the method ran while the fault was on: `{"name": ..., "of":
 "<method probe name>", "tolerance": ...}`. A verdict whose tolerance
 is not met, or whose probe raised, marks the journal deviated; every
-verdict lands in the journal under `aftershock_verdicts`.
+verdict lands in the journal under `aftershock_verdicts`. When a safeguard
+stops the method, the verdicts with `of` are still judged on what the
+method's activities saw; Ctrl-C judges nothing.
 """
 
 from __future__ import annotations
@@ -95,6 +97,18 @@ def judge(
     return results
 
 
+def judge_seen(
+    experiment: Experiment, runs: list[dict[str, Any]], kwargs: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """The verdicts with `of` whose method activity ran, judged on what it returned."""
+    ran = {run.get("activity", {}).get("name") for run in runs}
+    seen = [v for v in (extension(experiment) or {}).get("verdicts", []) if v.get("of") in ran]
+    if not seen:
+        return []
+    only = {**experiment, "extensions": [{"name": EXTENSION, "verdicts": seen}]}
+    return judge(only, kwargs.get("configuration"), kwargs.get("secrets"), runs)
+
+
 def tolerance_met(
     tolerance: Any, output: Any, configuration: Configuration, secrets: Secrets
 ) -> tuple[bool, str]:
@@ -143,7 +157,14 @@ def after_experiment_control(
     if ext is None or state is None or not ext.get("verdicts"):
         return
     results = ext.pop(RESULTS, None)
-    if results is None:
+    if results is None and not ext.get(INTERRUPTED):
+        # A safeguard stopped the method. What it saw while the fault held (the
+        # verdicts with `of`) stands; a probe run now would judge a half-run.
+        results = judge_seen(experiment, state.get("run") or [], kwargs)
+        state["aftershock_verdicts_note"] = (
+            "the method did not finish: only the verdicts of what it saw were judged"
+        )
+    if not results:
         state["aftershock_verdicts"] = []
         state["aftershock_verdicts_note"] = "the method did not finish: no verdict was judged"
         return
