@@ -15,7 +15,7 @@ deps:
 	bash scripts/install-deps.sh
 	touch $(STAMP)
 
-$(STAMP): pyproject.toml scripts/install-deps.sh
+$(STAMP): pyproject.toml scripts/install-deps.sh examples/services/orders-api/package-lock.json
 	bash scripts/install-deps.sh
 	touch $@
 

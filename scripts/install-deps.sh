@@ -61,3 +61,17 @@ print(next(d for d in deps if d.startswith("psycopg[")))')
   [ -x /opt/aftershock/patroni/bin/python ] || /usr/bin/python3 -m venv /opt/aftershock/patroni
   /opt/aftershock/patroni/bin/pip install -q --disable-pip-version-check "$patroni_req" "$psycopg_req"
 fi
+
+# The example service in another language (examples/services/orders-api, Node.js):
+# its npm packages, from its lock file. Building a service is its own step, not the
+# harness's; this one is the project's, so the project's files do it.
+ORDERS_API=examples/services/orders-api
+if command -v npm >/dev/null 2>&1; then
+  if [ ! -d "$ORDERS_API/node_modules" ] || [ "$ORDERS_API/package-lock.json" -nt "$ORDERS_API/node_modules" ]; then
+    echo "installing the npm packages of $ORDERS_API"
+    (cd "$ORDERS_API" && npm ci --no-audit --no-fund --omit=dev --loglevel=error >/dev/null)
+    touch "$ORDERS_API/node_modules"
+  fi
+else
+  echo "note: no npm on this machine: the example service $ORDERS_API cannot run" >&2
+fi

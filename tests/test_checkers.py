@@ -212,9 +212,9 @@ def test_a_checker_that_raises_says_unknown() -> None:
 def reconciled(records: list[dict[str, object]], final: list[tuple[str, int]]) -> Reconciliation:
     """What `aftershock.check.reconcile` computes in the database, computed here from `final`."""
     told = dict(history.acknowledged(history.operations(records)))
-    held: dict[str, list[int]] = {}
+    held: dict[str, list[str]] = {}
     for key, order_id in final:
-        held.setdefault(key, []).append(order_id)
+        held.setdefault(key, []).append(str(order_id))  # as the database compares: text
     return Reconciliation(
         acknowledged=len(told),
         held=len(final),

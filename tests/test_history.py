@@ -133,7 +133,7 @@ def test_a_complete_history_is_well_formed() -> None:
     assert shape.well_formed, shape.problems
     assert shape.pending == []
     assert (shape.count(OK), shape.count(INFO)) == (1, 1)
-    assert list(history.acknowledged(shape)) == [("a", 7)]
+    assert list(history.acknowledged(shape)) == [("a", "7")]  # opaque ids, as text
 
 
 @pytest.mark.parametrize(

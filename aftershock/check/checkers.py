@@ -44,7 +44,7 @@ def checked(name: str, checker: Callable[..., Result], *args: Any, **kwargs: Any
 
 
 def order_integrity(
-    records: list[dict[str, Any]], final_orders: Iterable[tuple[str, int]], torn: int = 0
+    records: list[dict[str, Any]], final_orders: Iterable[tuple[str, Any]], torn: int = 0
 ) -> Result:
     """Jepsen's set checker for orders: what clients were told against what the database holds.
 
@@ -60,11 +60,11 @@ def order_integrity(
     history is malformed or torn, or when orders are unexplained and the
     history shows a killed writer (its last invokes may be missing).
     """
-    held: dict[str, list[int]] = defaultdict(list)
+    held: dict[str, list[str]] = defaultdict(list)
     for key, order_id in final_orders:
-        held[key].append(int(order_id))
+        held[key].append(str(order_id))  # opaque ids, compared as text (history.acknowledged)
 
-    def compare(told_ok: dict[str, int]) -> tuple[list[str], list[str], set[str]]:
+    def compare(told_ok: dict[str, str]) -> tuple[list[str], list[str], set[str]]:
         lost = [k for k, oid in told_ok.items() if oid not in held.get(k, [])]
         duplicated = [k for k, ids in held.items() if len(ids) > 1]
         return lost, duplicated, {k for k in held if k not in told_ok}
@@ -75,7 +75,7 @@ def order_integrity(
 def judge_orders(
     records: list[dict[str, Any]],
     torn: int,
-    compare: Callable[[dict[str, int]], tuple[list[str], list[str], set[str]]],
+    compare: Callable[[dict[str, str]], tuple[list[str], list[str], set[str]]],
 ) -> Result:
     """Categories and verdict; `compare` gives lost, duplicated and present unacknowledged keys.
 

@@ -28,7 +28,7 @@ def accepted_twice(
     get the same order back, or a refusal; a second order for one key is a
     promise broken, whichever region's copy replication keeps later.
     """
-    orders: dict[str, set[tuple[int, str | None]]] = defaultdict(set)
+    orders: dict[str, set[tuple[str, str | None]]] = defaultdict(set)
     resent = 0
     attempted = 0
     for records, key_of in ((checkouts, _checkout_key), (resubmits, _resubmit_key)):
@@ -45,7 +45,7 @@ def accepted_twice(
             if op.completion is None or op.outcome != history.OK:
                 continue
             value = op.completion.get("value") or {}
-            orders[key_of(op)].add((int(value["order_id"]), value.get("region")))
+            orders[key_of(op)].add((str(value["order_id"]), value.get("region")))
             resent += key_of is _resubmit_key
     twice = {
         key: [{"order_id": o, "region": r} for o, r in sorted(found, key=lambda x: x[0])]

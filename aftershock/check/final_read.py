@@ -71,7 +71,7 @@ def judge_reconciled(
     orders; when the counts disagree the verdict is unknown.
     """
 
-    def compare(told_ok: dict[str, int]) -> tuple[list[str], list[str], set[str]]:
+    def compare(told_ok: dict[str, str]) -> tuple[list[str], list[str], set[str]]:
         if reconciliation.acknowledged != len(told_ok):
             raise ValueError(
                 f"the reconciliation holds {reconciliation.acknowledged} acknowledged orders, "

@@ -55,7 +55,7 @@ class Reconciliation:
 
 
 def reconcile(
-    conn: psycopg.Connection[Any], acknowledged: Iterable[tuple[str, int]], key_prefix: str
+    conn: psycopg.Connection[Any], acknowledged: Iterable[tuple[str, str]], key_prefix: str
 ) -> Reconciliation:
     """Compare acknowledged orders with the orders table, for keys starting with `key_prefix`.
 

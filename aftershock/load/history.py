@@ -275,11 +275,15 @@ def operations(records: Iterable[dict[str, Any]], orders: bool = True) -> Shape:
     return shape
 
 
-def acknowledged(shape: Shape) -> Iterator[tuple[str, int]]:
-    """(idempotency key, order id) of every operation the shop acknowledged."""
+def acknowledged(shape: Shape) -> Iterator[tuple[str, str]]:
+    """(key, order id) of every operation the service acknowledged.
+
+    Order ids are opaque and compared as text: the shop's are integers, a
+    service's may be UUIDs (a final read answers `id::text`).
+    """
     for op in shape.operations.values():
         if op.completion is not None and op.completion["type"] == OK:
-            yield op.id, int(_order_id(op.completion))
+            yield op.id, str(_order_id(op.completion))
 
 
 def _order_id(record: dict[str, Any]) -> Any:
