@@ -19,11 +19,13 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
+import yaml
 
 from aftershock.config.service_contract import load_contract
 from aftershock.config.service_reads import check_shape
@@ -172,3 +174,58 @@ def test_the_planted_bug_makes_a_second_purchase_for_a_resent_request(
         stop(service)
     held = Counter(key for key, _ in reads(database, "exbug-")["acknowledged_orders"])
     assert [k for k, n in held.items() if n > 1], "no-dedupe left every request id once"
+
+
+AFTERSHOCK = Path(sys.executable).parent / "aftershock"
+
+
+def contract_copy(tmp_path: Path, edit: Callable[[dict[str, Any]], None]) -> Path:
+    """orders-api's contract in `tmp_path`, beside copies of its files, changed by `edit`."""
+    for name in ("schema.sql", "locustfile.py", "server.js"):
+        shutil.copy(CONTRACT.parent / name, tmp_path / name)
+    doc = yaml.safe_load(CONTRACT.read_text())
+    edit(doc)
+    path = tmp_path / "service.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+def service_check(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([AFTERSHOCK, "service", "check", *args], capture_output=True, text=True)
+
+
+def test_service_check_runs_every_declared_read_on_the_database(database: str) -> None:
+    done = service_check(str(CONTRACT), "--dsn", database)
+    assert done.returncode == 0, done.stderr
+    assert "read outbox: not judged: the service declares no outbox query" in done.stdout
+    assert "every declared read ran on the database and answered in its shape" in done.stdout
+
+
+def test_service_check_names_a_read_of_the_wrong_shape_and_exits_3(
+    database: str, tmp_path: Path
+) -> None:
+    def swap(doc: dict[str, Any]) -> None:
+        doc["schema"]["reads"]["acknowledged_orders"] = (
+            "SELECT id::text AS order_id, request_id AS key FROM purchase"
+            " WHERE starts_with(request_id, %(prefix)s)"
+        )
+
+    done = service_check(str(contract_copy(tmp_path, swap)), "--dsn", database)
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "schema.reads.acknowledged_orders answered columns (order_id, key)" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_service_check_names_a_missing_command_and_an_unknown_placeholder_and_exits_2(
+    tmp_path: Path,
+) -> None:
+    def break_it(doc: dict[str, Any]) -> None:
+        del doc["sandbox"]["command"]
+        doc["sandbox"]["env"]["ORDERS_API_DB_HOST"] = "{pg_hostname}"
+
+    done = service_check(str(contract_copy(tmp_path, break_it)))
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "sandbox.command: missing" in done.stderr
+    assert "unknown placeholder {pg_hostname}" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -29,6 +29,7 @@ from aftershock.cli.fault import fault_app, heal_and_report
 from aftershock.cli.gameday import gameday
 from aftershock.cli.load import load
 from aftershock.cli.report import compare, policy, report
+from aftershock.cli.service import service_app
 from aftershock.cli.verdicts import verdicts
 from aftershock.config.topology import DEFAULT_NAME, DEFAULT_STATE_ROOT, Topology
 from aftershock.sandbox import lifecycle
@@ -44,6 +45,7 @@ sandbox_app = typer.Typer(
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(fault_app, name="fault")
 app.add_typer(breakage_app, name="breakage")
+app.add_typer(service_app, name="service")
 app.command()(load)
 app.command()(gameday)
 app.command()(drill)
