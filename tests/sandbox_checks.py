@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import uuid
 from pathlib import Path
+
+from aftershock.config.topology import SUBNET_PREFIX, Topology
 
 
 def processes_in_unnamed_namespaces() -> list[str]:
@@ -53,3 +58,27 @@ def processes_mentioning(path: Path) -> list[str]:
         except OSError:
             continue
     return found
+
+
+def free_sandbox_name(prefix: str, taken: set[int] | None = None) -> str:
+    """A random sandbox name whose subnet no sandbox on the machine uses now.
+
+    Names map onto 240 subnets, so two random names collide often enough
+    to fail a CI run (`up` refuses a subnet in use). `taken` holds subnets
+    handed out already by this caller; the chosen one is added to it.
+    """
+    in_use = set(taken or set())
+    shown = subprocess.run(["ip", "-json", "-4", "addr", "show"], capture_output=True, text=True)
+    for link in json.loads(shown.stdout or "[]"):
+        for info in link.get("addr_info", []):
+            octets = info.get("local", "").split(".")
+            if ".".join(octets[:2]) == SUBNET_PREFIX and len(octets) == 4:
+                in_use.add(int(octets[2]))
+    in_use |= {Topology(n).subnet_index for n in ("tshared", "tshared1")}  # booting, maybe
+    for _ in range(1000):
+        name = f"{prefix}{uuid.uuid4().hex[:5]}"
+        if Topology(name).subnet_index not in in_use:
+            if taken is not None:
+                taken.add(Topology(name).subnet_index)
+            return name
+    raise AssertionError("no free sandbox subnet: reap the sandboxes left behind")

@@ -8,10 +8,10 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import pytest
+from sandbox_checks import free_sandbox_name
 from sandbox_probes import wait_for
 
 from aftershock.config.topology import Topology
@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_sigint_mid_fault_plays_rollbacks_stops_the_load_and_leaves_nothing(
     tmp_path: Path,
 ) -> None:
-    name = f"g{uuid.uuid4().hex[:5]}"
+    name = free_sandbox_name("g")
     topology = Topology(name)
     command = [
         sys.executable, "-m", "pytest", "experiments", "-k", "region-outage",
@@ -70,10 +70,10 @@ def test_sigint_mid_fault_plays_rollbacks_stops_the_load_and_leaves_nothing(
 
 
 def start_lost_write(
-    tmp_path: Path, profile: str, *extra: str
+    tmp_path: Path, profile: str, taken: set[int], *extra: str
 ) -> tuple[str, subprocess.Popen[str]]:
     """The gate running lost-write under `profile` on a sandbox of its own, in the background."""
-    name = f"l{uuid.uuid4().hex[:5]}"
+    name = free_sandbox_name("l", taken)
     command = [
         sys.executable, "-m", "pytest", "experiments", "-k", "lost-write", "--profile", profile,
         "--sandbox", name, "--results", str(tmp_path / profile), "-p", "no:cacheprovider", *extra,
@@ -96,8 +96,9 @@ def test_the_gate_names_the_orders_the_unsafe_profile_loses_and_passes_the_defau
     budgets = tmp_path / "budgets.json"
     budgets.write_text(json.dumps({"aftershock_budgets": {"promise_rpo_s": 2}}))
     # Both profiles at once, each on its own sandbox: the run mostly waits.
-    unsafe = start_lost_write(tmp_path, "unsafe", "--target-file", str(budgets))
-    default = start_lost_write(tmp_path, "default")
+    taken: set[int] = set()
+    unsafe = start_lost_write(tmp_path, "unsafe", taken, "--target-file", str(budgets))
+    default = start_lost_write(tmp_path, "default", taken)
     code, text = finish(*unsafe)
     safe_code, safe_text = finish(*default)
     assert code == 1, text

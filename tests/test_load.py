@@ -53,7 +53,8 @@ def orders_of_run(sandbox: Topology, run_id: str) -> dict[str, tuple[int, float]
 def assert_acknowledged_orders_exist(shape: history.Shape, orders: dict[str, tuple[int, float]]):
     for key, order_id in history.acknowledged(shape):
         assert key in orders, f"ok {key} (order {order_id}) is not in the orders table"
-        assert orders[key][0] == order_id, f"ok {key} says order {order_id}, the table says other"
+        table = str(orders[key][0])  # order ids are opaque, compared as text
+        assert table == order_id, f"ok {key} says order {order_id}, the table says {table}"
 
 
 def locust_counts(run_dir: Path) -> dict[str, int]:
