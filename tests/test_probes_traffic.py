@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from loads import fast_load, locust_running
@@ -35,6 +36,22 @@ def live_load(
         yield run
 
 
+def calm(read: Callable[[], dict[str, Any]], healthy: Callable[[dict[str, Any]], bool]) -> dict:
+    """The first reading that looks healthy within 30 s, else the last one.
+
+    The machine is shared: a neighbour's burst (CI runs two test workers,
+    each with its sandbox and loads) can make the platform shed or slow for
+    a few seconds. The probe must tell healthy from broken; it need not see
+    a healthy platform in the one window the test happens to pick.
+    """
+    deadline = time.monotonic() + 30
+    found = read()
+    while not healthy(found) and time.monotonic() < deadline:
+        time.sleep(1.0)
+        found = read()
+    return found
+
+
 def both_shops_up(topology: Topology) -> None:
     wait_for(lambda: all(edge_state(topology, r) == "UP" for r in REGIONS), 20, "both shops up")
 
@@ -42,7 +59,8 @@ def both_shops_up(topology: Topology) -> None:
 def test_error_rate_is_near_zero_when_healthy_and_near_one_with_both_shops_dead(
     whole_sandbox: Topology, live_load: LoadRun
 ) -> None:
-    healthy = traffic.error_rate(3.0, configuration=config(whole_sandbox))
+    healthy = calm(lambda: traffic.error_rate(3.0, configuration=config(whole_sandbox)),
+                   lambda found: found["rate"] < 0.02)  # fmt: skip
     assert healthy["live"] is True
     assert healthy["requests"] > 30
     assert healthy["rate"] < 0.02, healthy
@@ -63,7 +81,8 @@ def test_latency_percentile_rises_while_every_cache_is_paused(
     whole_sandbox: Topology, live_load: LoadRun
 ) -> None:
     time.sleep(2.0)  # out of the previous test's window
-    healthy = traffic.latency_percentile(95, 2.0, configuration=config(whole_sandbox))
+    healthy = calm(lambda: traffic.latency_percentile(95, 2.0, configuration=config(whole_sandbox)),
+                   lambda found: found["ms"] < 250)  # fmt: skip
     assert healthy["ms"] < 250, healthy
     paused_at = time.time()
     creds = load_credentials(whole_sandbox)
